@@ -1,0 +1,43 @@
+// Training of the multi-exit CNN on Fashion-MNIST: all exits trained jointly
+// (sum of per-exit cross-entropies), Adam, then per-exit test accuracy and
+// RAD 5 % / 15 % thresholds chosen on a held-out validation split.
+#ifndef EFFROBUST_MODELS_TRAINER_H_
+#define EFFROBUST_MODELS_TRAINER_H_
+
+#include <functional>
+#include <string>
+
+#include "data/fashion_mnist.h"
+#include "models/checkpoint.h"
+
+namespace effrobust {
+
+struct TrainOptions {
+  std::string name = "sdn-fmnist";   // Default: "sdn-fmnist"
+  int epochs = 2;                    // Default: 2
+  int64_t batch_size = 128;          // Default: 128
+  double lr = 1e-3;                  // Default: 1e-3 (Adam)
+  int64_t seed = 1;                  // Default: 1
+  int64_t validation_size = 5000;    // Default: last 5000 training images
+  // Limits for fast tests: 0 = use all.
+  int64_t max_train = 0;             // Default: 0
+  int64_t max_test = 0;              // Default: 0
+  MultiExitConfig config;
+  // Called every ~50 batches with (epoch, batch, batches per epoch, loss).
+  std::function<void(int, int64_t, int64_t, double)> progress;
+};
+
+struct TrainResult {
+  MultiExitCnn model{nullptr};
+  ModelMetadata meta;
+};
+
+// Trains on train[0, 60000 - validation_size), picks thresholds on the
+// validation split, measures per-exit accuracy on the test split.
+// Deterministic for a fixed seed and thread count.
+TrainResult TrainMultiExit(const ImageSet& train, const ImageSet& test,
+                           const TrainOptions& options);
+
+}  // namespace effrobust
+
+#endif  // EFFROBUST_MODELS_TRAINER_H_
