@@ -1,0 +1,183 @@
+#include "attacks/catalog.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+
+#include "common/error.h"
+
+namespace effrobust {
+namespace {
+
+using Kind = ParamSpec::Kind;
+
+ParamSpec Real(const std::string& name, double lo, double hi,
+               std::vector<std::pair<std::string, std::string>> defaults,
+               std::vector<std::string> norms, const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.kind = Kind::kReal;
+  p.min = lo;
+  p.max = hi;
+  p.defaults = std::move(defaults);
+  p.norms = std::move(norms);
+  p.help = help;
+  return p;
+}
+
+ParamSpec Int(const std::string& name, double lo, double hi,
+              std::vector<std::pair<std::string, std::string>> defaults,
+              std::vector<std::string> norms, const std::string& help) {
+  ParamSpec p = Real(name, lo, hi, std::move(defaults), std::move(norms), help);
+  p.kind = Kind::kInt;
+  return p;
+}
+
+ParamSpec Norm(std::vector<std::string> choices) {
+  ParamSpec p;
+  p.name = "norm";
+  p.kind = Kind::kChoice;
+  p.choices = std::move(choices);
+  p.defaults = {{"*", p.choices.front()}};
+  p.help = "perturbation norm";
+  return p;
+}
+
+std::vector<AttackInfo> BuildCatalog() {
+  std::vector<AttackInfo> c;
+  c.push_back({"clean", "baseline", "no perturbation: the baseline every table compares against", {}});
+  c.push_back({"pgd", "accuracy",
+               "PGD maximising the final classifier's cross-entropy (L-inf, random start)",
+               {Norm({"linf"}),
+                Real("eps", 0, 1, {{"*", "8/255"}}, {}, "L-inf budget"),
+                Real("step", 0, 1, {{"*", "0.002"}}, {}, "step size per iteration"),
+                Int("iterations", 1, 100000, {{"*", "30"}}, {}, "number of iterations")}});
+  c.push_back(
+      {"deepsloth", "D1",
+       "DeepSloth: push every internal classifier towards the uniform distribution so no exit fires early",
+       {Norm({"linf", "l2"}),
+        Real("eps", 0, 100, {{"linf", "8/255"}, {"l2", "1.0"}}, {},
+             "L-inf budget, or the starting L2 radius"),
+        Real("step", 0, 1, {{"linf", "0.002"}}, {"linf"}, "sign-gradient step"),
+        Int("iterations", 1, 100000, {{"linf", "30"}, {"l2", "550"}}, {}, "number of iterations"),
+        Real("gamma", 0, 1, {{"l2", "0.1"}}, {"l2"}, "radius decay factor (radius *= 1-gamma)"),
+        Int("decay_every", 1, 100000, {{"l2", "50"}}, {"l2"}, "iterations between radius decays"),
+        Real("lr", 0, 100, {{"l2", "1.0"}}, {"l2"}, "initial SGD learning rate (cosine-annealed)"),
+        Real("lr_min", 0, 100, {{"l2", "0.01"}}, {"l2"}, "final learning rate")}});
+  return c;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
+  return out;
+}
+
+bool Applies(const ParamSpec& p, const std::string& norm) {
+  return p.norms.empty() ||
+         std::find(p.norms.begin(), p.norms.end(), norm) != p.norms.end();
+}
+
+std::string DefaultFor(const ParamSpec& p, const std::string& norm) {
+  for (const auto& [n, v] : p.defaults) {
+    if (n == norm) return v;
+  }
+  for (const auto& [n, v] : p.defaults) {
+    if (n == "*") return v;
+  }
+  return "";
+}
+
+}  // namespace
+
+const std::vector<AttackInfo>& AttackCatalog() {
+  static const std::vector<AttackInfo> catalog = BuildCatalog();
+  return catalog;
+}
+
+const AttackInfo& FindAttack(const std::string& name) {
+  std::vector<std::string> names;
+  for (const auto& a : AttackCatalog()) {
+    if (a.name == name) return a;
+    names.push_back(a.name);
+  }
+  throw AttackError("unknown attack '" + name + "' (allowed: " + Join(names) + ")");
+}
+
+bool ParseNumberText(const std::string& text, double* out) {
+  if (text.empty()) return false;
+  auto slash = text.find('/');
+  char* end = nullptr;
+  if (slash != std::string::npos) {
+    double a = 0, b = 0;
+    if (!ParseNumberText(text.substr(0, slash), &a) ||
+        !ParseNumberText(text.substr(slash + 1), &b) || b == 0) {
+      return false;
+    }
+    *out = a / b;
+    return true;
+  }
+  double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !std::isfinite(v)) return false;
+  *out = v;
+  return true;
+}
+
+ParamMap CompleteAttackParams(
+    const std::string& attack,
+    const std::vector<std::pair<std::string, std::string>>& given) {
+  const AttackInfo& info = FindAttack(attack);
+  std::map<std::string, std::string> raw;
+  std::vector<std::string> allowed;
+  for (const auto& p : info.params) allowed.push_back(p.name);
+  for (const auto& [k, v] : given) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      throw AttackError("attack '" + attack + "' has no parameter '" + k + "' (allowed: " +
+                        (allowed.empty() ? std::string("none") : Join(allowed)) + ")");
+    }
+    raw[k] = v;
+  }
+  std::string norm;
+  for (const auto& p : info.params) {
+    if (p.name == "norm") norm = raw.count("norm") ? raw["norm"] : DefaultFor(p, "*");
+  }
+  ParamMap out;
+  for (const auto& p : info.params) {
+    if (!Applies(p, norm)) {
+      if (raw.count(p.name)) {
+        throw AttackError("attack '" + attack + "' parameter '" + p.name +
+                          "' does not apply to norm '" + norm + "' (it applies to: " +
+                          Join(p.norms) + ")");
+      }
+      continue;
+    }
+    std::string text = raw.count(p.name) ? raw[p.name] : DefaultFor(p, norm);
+    if (p.kind == Kind::kChoice) {
+      if (std::find(p.choices.begin(), p.choices.end(), text) == p.choices.end()) {
+        throw AttackError("attack '" + attack + "' parameter '" + p.name + "' = '" + text +
+                          "' is not allowed (allowed: " + Join(p.choices) + ")");
+      }
+      out[p.name] = text;
+      continue;
+    }
+    double v = 0;
+    if (!ParseNumberText(text, &v)) {
+      throw AttackError("attack '" + attack + "' parameter '" + p.name + "' = '" + text +
+                        "' is not a number (write e.g. 0.0314 or 8/255)");
+    }
+    if (p.kind == Kind::kInt && v != std::floor(v)) {
+      throw AttackError("attack '" + attack + "' parameter '" + p.name + "' = '" + text +
+                        "' must be a whole number");
+    }
+    if (v < p.min || v > p.max) {
+      throw AttackError("attack '" + attack + "' parameter '" + p.name + "' = '" + text +
+                        "' is out of range (allowed: " + FormatNumber(p.min) + " to " +
+                        FormatNumber(p.max) + ")");
+    }
+    out[p.name] = v;
+  }
+  return out;
+}
+
+}  // namespace effrobust

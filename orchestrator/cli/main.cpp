@@ -1,0 +1,294 @@
+// effrobust: the command-line entry point. Parses the subcommand, runs it,
+// and turns errors into one clear line and an exit code (2: bad input,
+// 1: runtime failure). Torch stays behind workers/d1_executor.h.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "evaluation/d1_table.h"
+#include "orchestrator/experiment.h"
+#include "orchestrator/mpi_transport.h"
+#include "orchestrator/status.h"
+#include "results/render.h"
+#include "workers/d1_executor.h"
+
+namespace effrobust {
+namespace {
+
+const char* kUsage =
+    "usage: effrobust COMMAND [options]\n"
+    "\n"
+    "Measures how efficiency attacks slow down dynamic deep-learning models.\n"
+    "\n"
+    "commands:\n"
+    "  train   [--out PATH] ...        train the multi-exit CNN on Fashion-MNIST\n"
+    "  plan    FILE                    list the work units of an experiment (runs nothing)\n"
+    "  run     FILE [--quiet]          run an experiment (single process or under mpirun)\n"
+    "  status  RUN_DIR                 units by status, throughput, ETA (also during a run)\n"
+    "  query   RUN_DIR SQL [--format aligned|csv|json]\n"
+    "                                  read-only SQL over the run's index\n"
+    "  tables  RUN_DIR [--format markdown|csv|latex]\n"
+    "                                  the D1 table: efficacy, FLOPs and latency per attack\n"
+    "\n"
+    "`effrobust COMMAND --help` describes each command. Exit codes: 0 ok, 1 failure, 2 bad input.\n";
+
+const std::map<std::string, std::string> kCommandHelp = {
+    {"train",
+     "usage: effrobust train [options]\n"
+     "  --out PATH        checkpoint to write (default runs/models/sdn-fmnist.pt; PATH.json too)\n"
+     "  --name NAME       model name stored in the metadata (default sdn-fmnist)\n"
+     "  --epochs N        training epochs (default 2)\n"
+     "  --seed S          random seed (default 1)\n"
+     "  --threads N       torch threads (default: all cores)\n"
+     "  --max-train N     use only the first N training images (default: all)\n"
+     "  --data DIR        Fashion-MNIST IDX directory (default /usr/share/datasets/fashion-mnist)\n"
+     "  --if-missing      do nothing if PATH exists\n"
+     "  --force           replace an existing checkpoint\n"},
+    {"plan",
+     "usage: effrobust plan FILE\n"
+     "  Expands the experiment grid and prints unit counts per model and attack and the first\n"
+     "  unit ids, without running anything or writing any file.\n"},
+    {"run",
+     "usage: effrobust run FILE [--quiet]\n"
+     "  Runs every unit of FILE that is not done yet. Without MPI the process coordinates and\n"
+     "  works itself; under `mpirun -np N` rank 0 coordinates and ranks 1..N-1 work.\n"
+     "  --quiet           only warnings and the final summary\n"},
+    {"status",
+     "usage: effrobust status RUN_DIR\n"
+     "  Units by status, the latest run's throughput and ETA. Safe while a run is going.\n"},
+    {"query",
+     "usage: effrobust query RUN_DIR \"SQL\" [--format aligned|csv|json]\n"
+     "  Runs one read-only SQL statement on RUN_DIR/index.sqlite (tables runs, units, metrics,\n"
+     "  models; see docs/results-format.md).\n"},
+    {"tables",
+     "usage: effrobust tables RUN_DIR [--format markdown|csv|latex]\n"
+     "  The D1 table per model x attack x parameters: clean/adversarial accuracy, efficacy at\n"
+     "  RAD 5 % and 15 % and its drop, FLOPs ratio and latency ratio (adversarial / clean).\n"},
+};
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;  // "--x" -> value ("" for flags)
+};
+
+Args ParseArgs(int argc, char** argv, int start, const std::vector<std::string>& flags,
+               const std::vector<std::string>& valued, const std::string& command) {
+  Args a;
+  for (int i = start; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      bool is_flag = false, is_valued = false;
+      for (const auto& f : flags) is_flag = is_flag || f == s;
+      for (const auto& v : valued) is_valued = is_valued || v == s;
+      if (is_flag) {
+        a.options[s] = "";
+      } else if (is_valued) {
+        if (i + 1 >= argc) throw SpecError("option " + s + " of '" + command + "' needs a value");
+        a.options[s] = argv[++i];
+      } else {
+        throw SpecError("unknown option '" + s + "' for '" + command + "' (see effrobust " +
+                        command + " --help)");
+      }
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+long long IntOption(const Args& a, const std::string& key, long long fallback) {
+  auto it = a.options.find(key);
+  if (it == a.options.end()) return fallback;
+  try {
+    size_t used = 0;
+    long long v = std::stoll(it->second, &used);
+    if (used != it->second.size() || v < 0) throw std::invalid_argument("");
+    return v;
+  } catch (const std::exception&) {
+    throw SpecError("option " + key + " = '" + it->second + "' must be a non-negative integer");
+  }
+}
+
+void RequirePositional(const Args& a, size_t n, const std::string& command) {
+  if (a.positional.size() != n) {
+    throw SpecError("'" + command + "' takes " + std::to_string(n) + " argument(s), got " +
+                    std::to_string(a.positional.size()) + "\n" + kCommandHelp.at(command));
+  }
+}
+
+int Train(const Args& a) {
+  TrainRequest r;
+  r.out_path = a.options.count("--out") ? a.options.at("--out") : "runs/models/sdn-fmnist.pt";
+  if (a.options.count("--if-missing") && std::ifstream(r.out_path).good()) {
+    LogInfo("model " + r.out_path + " exists; not training (--if-missing)");
+    return 0;
+  }
+  if (a.options.count("--name")) r.name = a.options.at("--name");
+  if (a.options.count("--data")) r.data_dir = a.options.at("--data");
+  r.epochs = static_cast<int>(IntOption(a, "--epochs", 2));
+  r.seed = IntOption(a, "--seed", 1);
+  r.threads = static_cast<int>(IntOption(a, "--threads", 0));
+  r.max_train = IntOption(a, "--max-train", 0);
+  r.force = a.options.count("--force") > 0;
+  TrainAndSaveModel(r);
+  return 0;
+}
+
+int Plan(const Args& a) {
+  RequirePositional(a, 1, "plan");
+  ExperimentSpec spec = LoadSpec(a.positional[0]);
+  std::vector<WorkUnit> units = PlanExperiment(spec);
+  std::map<std::pair<std::string, std::string>, size_t> counts;
+  for (const auto& u : units) counts[{u.model, u.attack}]++;
+  std::printf("experiment '%s' (seed %lld, output %s): %zu units\n", spec.name.c_str(),
+              static_cast<long long>(spec.seed), spec.output.c_str(), units.size());
+  std::printf("%-20s %-12s %s\n", "model", "attack", "units");
+  for (const auto& [k, n] : counts) std::printf("%-20s %-12s %zu\n", k.first.c_str(), k.second.c_str(), n);
+  std::printf("first units:\n");
+  for (size_t i = 0; i < units.size() && i < 8; ++i) {
+    const auto& u = units[i];
+    std::printf("  %s  %s %s [%lld, %lld) %s %s\n", u.id.c_str(), u.model.c_str(), u.split.c_str(),
+                static_cast<long long>(u.begin), static_cast<long long>(u.end), u.attack.c_str(),
+                CanonicalJson(u.params).c_str());
+  }
+  return 0;
+}
+
+// Rank 0's side of a run over `transport` (workers at ranks 1..size-1).
+int CoordinateRun(const ExperimentSpec& spec, Transport& transport, int ranks, bool quiet) {
+  RunEnvironment env;
+  env.ranks = ranks;
+  env.torch_version = TorchVersion();
+  env.host = HostName();
+  env.quiet = quiet;
+  PreparedRun run = PrepareRun(spec, env);
+  CoordinatorOptions co;
+  co.quiet = quiet;
+  CoordinatorResult result = Coordinate(transport, *run.index, run.todo, run.options, co);
+  FinishRun(run, result);
+  std::printf("%s", RenderStatus(spec.output).c_str());
+  return result.failed > 0 ? 1 : 0;
+}
+
+int Run(int argc, char** argv, const Args& a) {
+  RequirePositional(a, 1, "run");
+  const bool quiet = a.options.count("--quiet") > 0;
+  SetLogQuiet(quiet);
+  if (LaunchedUnderMpi()) {
+    MpiSession mpi(&argc, &argv);
+    auto transport = mpi.WorldTransport();
+    SetLogRank(transport->rank());
+    if (transport->size() > 1) {
+      if (transport->rank() == 0) {
+        try {
+          ExperimentSpec spec = LoadSpec(a.positional[0]);
+          return CoordinateRun(spec, *transport, transport->size(), quiet);
+        } catch (const SpecError& e) {
+          std::fprintf(stderr, "effrobust: %s\n", e.what());
+          MpiSession::Abort(2);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "effrobust: %s\n", e.what());
+          MpiSession::Abort(1);
+        }
+      }
+      ExecutorPlacement placement{mpi.local_worker_index(), mpi.local_workers()};
+      auto executor = MakeD1Executor(placement);
+      RunWorker(*transport, *executor, {transport->rank(), HostName()});
+      return 0;
+    }
+  }
+  // Single process: rank 0 coordinates and runs one worker in a thread.
+  ExperimentSpec spec = LoadSpec(a.positional[0]);
+  InProcessHub hub(2);
+  auto coordinator = hub.Endpoint(0);
+  auto worker_end = hub.Endpoint(1);
+  std::thread worker([&] {
+    auto executor = MakeD1Executor({0, 1});
+    RunWorker(*worker_end, *executor, {0, HostName()});
+  });
+  int rc = 1;
+  try {
+    rc = CoordinateRun(spec, *coordinator, 1, quiet);
+  } catch (...) {
+    coordinator->Send(1, StopMessage());  // let the worker close its shard
+    worker.join();
+    throw;
+  }
+  worker.join();
+  return rc;
+}
+
+int Status(const Args& a) {
+  RequirePositional(a, 1, "status");
+  std::printf("%s", RenderStatus(a.positional[0]).c_str());
+  return 0;
+}
+
+int Query(const Args& a) {
+  RequirePositional(a, 2, "query");
+  TableFormat f = ParseTableFormat(a.options.count("--format") ? a.options.at("--format") : "aligned");
+  QueryResult r = RunQuery(IndexPath(a.positional[0]), a.positional[1]);
+  std::printf("%s", RenderTable(r, f).c_str());
+  return 0;
+}
+
+int Tables(const Args& a) {
+  RequirePositional(a, 1, "tables");
+  TableFormat f = ParseTableFormat(a.options.count("--format") ? a.options.at("--format") : "markdown");
+  auto index = OpenSqliteIndexReadOnly(IndexPath(a.positional[0]));
+  std::printf("%s", RenderTable(D1Table(index->Units()), f).c_str());
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+      !std::strcmp(argv[1], "help")) {
+    std::printf("%s", kUsage);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  if (!kCommandHelp.count(command)) {
+    std::fprintf(stderr, "effrobust: unknown command '%s'\n%s", command.c_str(), kUsage);
+    return 2;
+  }
+  for (int i = 2; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::printf("%s", kCommandHelp.at(command).c_str());
+      return 0;
+    }
+  }
+  if (command == "train") {
+    return Train(ParseArgs(argc, argv, 2, {"--force", "--if-missing"},
+                           {"--out", "--name", "--epochs", "--seed", "--threads", "--max-train", "--data"},
+                           command));
+  }
+  if (command == "plan") return Plan(ParseArgs(argc, argv, 2, {}, {}, command));
+  if (command == "run") return Run(argc, argv, ParseArgs(argc, argv, 2, {"--quiet"}, {}, command));
+  if (command == "status") return Status(ParseArgs(argc, argv, 2, {}, {}, command));
+  if (command == "query") return Query(ParseArgs(argc, argv, 2, {}, {"--format"}, command));
+  return Tables(ParseArgs(argc, argv, 2, {}, {"--format"}, command));
+}
+
+}  // namespace
+}  // namespace effrobust
+
+int main(int argc, char** argv) {
+  try {
+    return effrobust::Main(argc, argv);
+  } catch (const effrobust::SpecError& e) {
+    std::fprintf(stderr, "effrobust: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "effrobust: %s\n", e.what());
+    return 1;
+  }
+}

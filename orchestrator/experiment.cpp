@@ -1,0 +1,145 @@
+#include "orchestrator/experiment.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/hash.h"
+#include "common/log.h"
+
+namespace effrobust {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Reads "<model path>.json" and checks the model suits the spec's datasets.
+ModelRecord CheckModelMetadata(const ExperimentSpec& spec, const ModelSpec& model) {
+  const std::string meta_path = model.path + ".json";
+  if (!fs::exists(meta_path)) {
+    throw SpecError(spec.file + ":" + std::to_string(model.line) + ": model '" + model.name +
+                    "': metadata file '" + meta_path +
+                    "' is missing (models are written by `effrobust train`)");
+  }
+  ModelRecord rec;
+  rec.name = model.name;
+  rec.path = model.path;
+  rec.metadata_json = ReadFile(meta_path);
+  YAML::Node meta;
+  try {
+    meta = YAML::Load(rec.metadata_json);
+    rec.arch = meta["arch"].as<std::string>();
+    rec.dataset = meta["dataset"].as<std::string>();
+  } catch (const YAML::Exception& e) {
+    throw SpecError("model metadata '" + meta_path + "' is unreadable: " + e.what());
+  }
+  if (rec.arch != "multi_exit_cnn") {
+    throw SpecError(spec.file + ":" + std::to_string(model.line) + ": model '" + model.name +
+                    "' has arch '" + rec.arch + "' (allowed here: multi_exit_cnn)");
+  }
+  for (const auto& ds : spec.datasets) {
+    if (ds.name != rec.dataset) {
+      throw SpecError(spec.file + ":" + std::to_string(ds.line) + ": dataset '" + ds.name +
+                      "' does not match model '" + model.name + "' (" + model.path +
+                      "), which was trained on '" + rec.dataset + "'");
+    }
+  }
+  return rec;
+}
+
+}  // namespace
+
+std::string IndexPath(const std::string& run_dir) { return run_dir + "/index.sqlite"; }
+
+std::string GitCommit() {
+#ifdef EFFROBUST_GIT_COMMIT
+  return EFFROBUST_GIT_COMMIT;
+#else
+  return "unknown";
+#endif
+}
+
+std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec) {
+  std::map<std::string, std::string> hashes;
+  for (const auto& m : spec.models) {
+    hashes[m.name] = ModelFileHash(m.path);
+    CheckModelMetadata(spec, m);
+  }
+  return ExpandUnits(spec, hashes);
+}
+
+PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env) {
+  PreparedRun run;
+  run.all = PlanExperiment(spec);
+  std::error_code ec;
+  fs::create_directories(fs::path(spec.output) / "shards", ec);
+  if (ec) {
+    throw OrchestratorError("cannot create run directory '" + spec.output + "': " + ec.message());
+  }
+  run.index = OpenSqliteIndex(IndexPath(spec.output));
+  for (const auto& m : spec.models) run.index->RegisterModel(CheckModelMetadata(spec, m));
+
+  RunRecord rec;
+  rec.name = spec.name;
+  rec.config_text = spec.text;
+  rec.config_hash = Hex16(Fnv1a64(spec.text));
+  rec.git_commit = GitCommit();
+  rec.torch_version = env.torch_version;
+  rec.host = env.host;
+  rec.ranks = env.ranks;
+  rec.started_at = WallSeconds();
+  rec.status = "running";
+  const int64_t run_id = run.index->BeginRun(rec);
+
+  std::vector<UnitPlan> plans;
+  for (const auto& u : run.all) plans.push_back(u.ToPlan());
+  run.index->PlanUnits(run_id, plans);
+
+  // A unit counts as done only if its committed shard is really there.
+  std::set<std::string> done = run.index->DoneUnits();
+  for (const auto& rec_unit : run.index->Units()) {
+    if (rec_unit.status != "done") continue;
+    if (!fs::exists(fs::path(spec.output) / rec_unit.shard_file)) {
+      LogWarn("unit " + rec_unit.plan.unit_id + " was committed to shard '" + rec_unit.shard_file +
+              "', which is missing; it will be run again");
+      run.index->MarkPending(rec_unit.plan.unit_id);
+      done.erase(rec_unit.plan.unit_id);
+    }
+  }
+  for (const auto& u : run.all) {
+    if (!done.count(u.id)) run.todo.push_back(u);
+  }
+  run.options.run_id = run_id;
+  run.options.run_dir = spec.output;
+  run.options.measure = spec.measure;
+  run.options.device = spec.device;
+  run.options.threads = spec.threads;
+  LogInfo("run " + std::to_string(run_id) + " of '" + spec.name + "': " +
+          std::to_string(run.all.size()) + " units planned, " +
+          std::to_string(run.all.size() - run.todo.size()) + " already done, " +
+          std::to_string(run.todo.size()) + " to run on " +
+          std::to_string(std::max(1, env.ranks - 1)) + " worker(s); results in " + spec.output);
+  return run;
+}
+
+void FinishRun(PreparedRun& run, const CoordinatorResult& result) {
+  const std::string status = result.failed > 0 ? "failed" : "finished";
+  run.index->EndRun(run.options.run_id, status, WallSeconds());
+  LogInfo("run " + std::to_string(run.options.run_id) + " " + status + ": " +
+          std::to_string(result.done) + " units done, " + std::to_string(result.failed) +
+          " failed in " + std::to_string(static_cast<int>(result.seconds)) + " s; shards: " +
+          std::to_string(result.shards.size()));
+}
+
+}  // namespace effrobust

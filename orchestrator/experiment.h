@@ -1,0 +1,54 @@
+// Running an experiment from rank 0's side: prepare the run directory and
+// index (models registered, units planned, done units skipped), coordinate
+// the workers, and close the run. Torch-free.
+#ifndef EFFROBUST_ORCHESTRATOR_EXPERIMENT_H_
+#define EFFROBUST_ORCHESTRATOR_EXPERIMENT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "orchestrator/coordinator.h"
+#include "orchestrator/plan.h"
+#include "orchestrator/protocol.h"
+#include "orchestrator/spec.h"
+#include "results/index.h"
+
+namespace effrobust {
+
+struct RunEnvironment {
+  int ranks = 1;
+  std::string torch_version;
+  std::string host;
+  bool quiet = false;
+};
+
+struct PreparedRun {
+  std::vector<WorkUnit> all;   // every unit of the spec
+  std::vector<WorkUnit> todo;  // units not yet done
+  RunOptions options;
+  std::unique_ptr<ResultIndex> index;
+};
+
+// Plans the spec without side effects: model hashes are read, nothing is
+// written. Throws SpecError (missing model file, bad metadata, bad spec).
+std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec);
+
+// Creates RUN_DIR (spec.output) and RUN_DIR/shards, opens RUN_DIR/index.sqlite,
+// registers the models, inserts the planned units, marks units whose shard
+// file is missing as pending again, and begins a run row.
+PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env);
+
+// Ends the run row ("finished" or "failed" if any unit failed) and prints
+// a one-line summary.
+void FinishRun(PreparedRun& run, const CoordinatorResult& result);
+
+// Path of the index inside a run directory.
+std::string IndexPath(const std::string& run_dir);
+
+// Compile-time git commit of this build ("unknown" outside a checkout).
+std::string GitCommit();
+
+}  // namespace effrobust
+
+#endif  // EFFROBUST_ORCHESTRATOR_EXPERIMENT_H_

@@ -1,0 +1,99 @@
+#include "orchestrator/mpi_transport.h"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "common/error.h"
+#include "common/log.h"
+
+namespace effrobust {
+namespace {
+
+void Check(int rc, const char* what) {
+  if (rc != MPI_SUCCESS) {
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, text, &len);
+    throw OrchestratorError(std::string(what) + " failed: " + std::string(text, len));
+  }
+}
+
+class MpiTransport : public Transport {
+ public:
+  MpiTransport() {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  void Send(int dest, const Message& m) override {
+    Check(MPI_Send(m.payload.data(), static_cast<int>(m.payload.size()), MPI_CHAR, dest, m.tag,
+                   MPI_COMM_WORLD),
+          "MPI_Send");
+  }
+
+  bool Receive(double timeout_s, int* source, Message* m) override {
+    const double deadline = MonotonicSeconds() + timeout_s;
+    int sleep_us = 20;
+    while (true) {
+      int flag = 0;
+      MPI_Status status;
+      Check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status), "MPI_Iprobe");
+      if (flag) {
+        int count = 0;
+        MPI_Get_count(&status, MPI_CHAR, &count);
+        m->payload.assign(count, '\0');
+        m->tag = status.MPI_TAG;
+        *source = status.MPI_SOURCE;
+        Check(MPI_Recv(m->payload.data(), count, MPI_CHAR, status.MPI_SOURCE, status.MPI_TAG,
+                       MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+              "MPI_Recv");
+        return true;
+      }
+      if (MonotonicSeconds() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+      sleep_us = std::min(sleep_us * 2, 2000);  // back off to 2 ms: no busy spin
+    }
+  }
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+}  // namespace
+
+bool LaunchedUnderMpi() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") ||
+         std::getenv("PMI_RANK");
+}
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  Check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  MPI_Comm local;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local);
+  MPI_Comm_rank(local, &local_rank_);
+  MPI_Comm_size(local, &local_size_);
+  int world_rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  int is_coordinator = world_rank == 0 ? 1 : 0, node_has_coordinator = 0;
+  MPI_Allreduce(&is_coordinator, &node_has_coordinator, 1, MPI_INT, MPI_MAX, local);
+  local_workers_ = std::max(1, local_size_ - node_has_coordinator);
+  // Rank 0 has local rank 0 on its node (ranks are ordered by world rank).
+  local_worker_index_ = std::max(0, local_rank_ - node_has_coordinator);
+  MPI_Comm_free(&local);
+}
+
+MpiSession::~MpiSession() { MPI_Finalize(); }
+
+void MpiSession::Abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
+
+std::unique_ptr<Transport> MpiSession::WorldTransport() { return std::make_unique<MpiTransport>(); }
+
+}  // namespace effrobust

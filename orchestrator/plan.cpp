@@ -1,0 +1,165 @@
+#include "orchestrator/plan.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "attacks/catalog.h"
+#include "common/error.h"
+#include "common/hash.h"
+
+namespace effrobust {
+namespace {
+
+// Cartesian product of the grid, in parameter order.
+void Product(const std::vector<std::pair<std::string, std::vector<std::string>>>& grid,
+             size_t i, std::vector<std::pair<std::string, std::string>>* current,
+             std::vector<std::vector<std::pair<std::string, std::string>>>* out) {
+  if (i == grid.size()) {
+    out->push_back(*current);
+    return;
+  }
+  for (const auto& v : grid[i].second) {
+    current->emplace_back(grid[i].first, v);
+    Product(grid, i + 1, current, out);
+    current->pop_back();
+  }
+}
+
+const std::string kParamPrefix = "p.";
+
+std::string GetString(const ParamMap& m, const std::string& key) {
+  auto it = m.find(key);
+  if (it == m.end()) throw OrchestratorError("unit message lacks field '" + key + "'");
+  return ScalarText(it->second);
+}
+
+double GetNumber(const ParamMap& m, const std::string& key) {
+  auto it = m.find(key);
+  if (it == m.end() || !std::holds_alternative<double>(it->second)) {
+    throw OrchestratorError("unit message lacks numeric field '" + key + "'");
+  }
+  return std::get<double>(it->second);
+}
+
+}  // namespace
+
+UnitPlan WorkUnit::ToPlan() const {
+  UnitPlan p;
+  p.unit_id = id;
+  p.model = model;
+  p.dataset = dataset;
+  p.split = split;
+  p.sample_begin = begin;
+  p.sample_end = end;
+  p.attack = attack;
+  p.params_json = CanonicalJson(params);
+  p.seed = seed;
+  p.spec_json = canonical;
+  return p;
+}
+
+std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
+                                  const std::map<std::string, std::string>& model_hashes) {
+  std::vector<WorkUnit> units;
+  std::set<std::string> ids;
+  for (const auto& model : spec.models) {
+    auto h = model_hashes.find(model.name);
+    const std::string model_hash = h == model_hashes.end() ? "" : h->second;
+    for (const auto& ds : spec.datasets) {
+      for (int64_t begin = ds.begin; begin < ds.end; begin += ds.shard_size) {
+        const int64_t end = std::min(ds.end, begin + ds.shard_size);
+        for (const auto& grid : spec.attacks) {
+          std::vector<std::vector<std::pair<std::string, std::string>>> combos;
+          std::vector<std::pair<std::string, std::string>> current;
+          Product(grid.params, 0, &current, &combos);
+          for (const auto& combo : combos) {
+            WorkUnit u;
+            u.model = model.name;
+            u.model_path = model.path;
+            u.model_hash = model_hash;
+            u.dataset = ds.name;
+            u.split = ds.split;
+            u.begin = begin;
+            u.end = end;
+            u.attack = grid.name;
+            try {
+              u.params = CompleteAttackParams(grid.name, combo);
+            } catch (const AttackError& e) {
+              throw SpecError(spec.file + ":" + std::to_string(grid.line) + ": " + e.what());
+            }
+            u.seed = spec.seed;
+            ParamMap c;
+            c["model"] = u.model;
+            c["model_hash"] = u.model_hash;
+            c["dataset"] = u.dataset;
+            c["split"] = u.split;
+            c["sample_begin"] = static_cast<double>(u.begin);
+            c["sample_end"] = static_cast<double>(u.end);
+            c["attack"] = u.attack;
+            c["seed"] = static_cast<double>(u.seed);
+            for (const auto& [k, v] : u.params) c[kParamPrefix + k] = v;
+            u.canonical = CanonicalJson(c);
+            u.id = Hex16(Fnv1a64(u.canonical));
+            if (!ids.insert(u.id).second) {
+              throw SpecError(spec.file + ":" + std::to_string(grid.line) + ": attack '" +
+                              grid.name + "' lists the same parameters twice (unit " +
+                              u.canonical + ")");
+            }
+            units.push_back(std::move(u));
+          }
+        }
+      }
+    }
+  }
+  return units;
+}
+
+std::string ModelFileHash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw SpecError("model file '" + path +
+                    "' cannot be read (train it first: effrobust train --out " + path + ")");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return Hex16(Fnv1a64(ss.str()));
+}
+
+ParamMap UnitToMap(const WorkUnit& u) {
+  ParamMap m;
+  m["id"] = u.id;
+  m["canonical"] = u.canonical;
+  m["model"] = u.model;
+  m["model_path"] = u.model_path;
+  m["model_hash"] = u.model_hash;
+  m["dataset"] = u.dataset;
+  m["split"] = u.split;
+  m["sample_begin"] = static_cast<double>(u.begin);
+  m["sample_end"] = static_cast<double>(u.end);
+  m["attack"] = u.attack;
+  m["seed"] = static_cast<double>(u.seed);
+  for (const auto& [k, v] : u.params) m[kParamPrefix + k] = v;
+  return m;
+}
+
+WorkUnit UnitFromMap(const ParamMap& m) {
+  WorkUnit u;
+  u.id = GetString(m, "id");
+  u.canonical = GetString(m, "canonical");
+  u.model = GetString(m, "model");
+  u.model_path = GetString(m, "model_path");
+  u.model_hash = GetString(m, "model_hash");
+  u.dataset = GetString(m, "dataset");
+  u.split = GetString(m, "split");
+  u.begin = static_cast<int64_t>(GetNumber(m, "sample_begin"));
+  u.end = static_cast<int64_t>(GetNumber(m, "sample_end"));
+  u.attack = GetString(m, "attack");
+  u.seed = static_cast<int64_t>(GetNumber(m, "seed"));
+  for (const auto& [k, v] : m) {
+    if (k.rfind(kParamPrefix, 0) == 0) u.params[k.substr(kParamPrefix.size())] = v;
+  }
+  return u;
+}
+
+}  // namespace effrobust

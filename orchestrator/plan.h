@@ -1,0 +1,53 @@
+// Expansion of an experiment spec into work units: (model, dataset shard,
+// attack + concrete parameters, seed). Each unit's id is a content hash of
+// its canonical serialisation, so re-running skips done units and an
+// extended grid adds only new ones. Pure functions, thread-safe.
+#ifndef EFFROBUST_ORCHESTRATOR_PLAN_H_
+#define EFFROBUST_ORCHESTRATOR_PLAN_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/value.h"
+#include "orchestrator/spec.h"
+#include "results/index.h"
+
+namespace effrobust {
+
+struct WorkUnit {
+  std::string id;          // 16 hex digits of FNV-1a(canonical)
+  std::string canonical;   // canonical JSON the id hashes
+  std::string model;
+  std::string model_path;
+  std::string model_hash;  // content hash of the checkpoint
+  std::string dataset;
+  std::string split;
+  int64_t begin = 0;
+  int64_t end = 0;
+  std::string attack;
+  ParamMap params;         // completed with defaults
+  int64_t seed = 0;
+
+  UnitPlan ToPlan() const;
+};
+
+// Expands models x datasets x shards x attacks x parameter grid, in that
+// nesting order. `model_hashes` maps model name -> checkpoint hash (what
+// ModelFileHash returns); a model missing from it gets hash "". Throws
+// SpecError on invalid attack parameters or duplicate units.
+std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
+                                  const std::map<std::string, std::string>& model_hashes);
+
+// Content hash (16 hex digits) of the file at `path`. Throws SpecError
+// naming the file if it cannot be read.
+std::string ModelFileHash(const std::string& path);
+
+// A unit as a flat map for messages (and back). FromMap throws
+// OrchestratorError on missing fields.
+ParamMap UnitToMap(const WorkUnit& u);
+WorkUnit UnitFromMap(const ParamMap& m);
+
+}  // namespace effrobust
+
+#endif  // EFFROBUST_ORCHESTRATOR_PLAN_H_

@@ -1,0 +1,71 @@
+#include "orchestrator/plan.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace effrobust {
+namespace {
+
+ExperimentSpec Spec(const std::string& eps_list) {
+  return ParseSpec(
+      "name: t\nseed: 3\nmodels: [{name: m, path: m.pt}]\n"
+      "datasets: [{name: fashion-mnist, range: [0, 100], shard_size: 40}]\n"
+      "attacks:\n  - name: clean\n  - name: deepsloth\n    params: {eps: " + eps_list + "}\n",
+      "t.yaml");
+}
+
+TEST(PlanTest, ExpandsModelsShardsAttacksAndGrid) {
+  auto units = ExpandUnits(Spec("[0.01, 0.02]"), {{"m", "abc"}});
+  // 3 shards ([0,40) [40,80) [80,100)) x (clean + 2 deepsloth settings).
+  ASSERT_EQ(units.size(), 9u);
+  EXPECT_EQ(units[0].begin, 0);
+  EXPECT_EQ(units[0].end, 40);
+  EXPECT_EQ(units.back().begin, 80);
+  EXPECT_EQ(units.back().end, 100);
+  std::set<std::string> ids;
+  for (const auto& u : units) ids.insert(u.id);
+  EXPECT_EQ(ids.size(), units.size());
+}
+
+TEST(PlanTest, IdsAreStableAcrossExpansions) {
+  auto a = ExpandUnits(Spec("[0.01, 0.02]"), {{"m", "abc"}});
+  auto b = ExpandUnits(Spec("[0.01, 0.02]"), {{"m", "abc"}});
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].id, b[i].id);
+  EXPECT_EQ(a[0].id.size(), 16u);
+}
+
+TEST(PlanTest, ExtendedGridKeepsOldIdsAndAddsOnlyNewOnes) {
+  auto small = ExpandUnits(Spec("[0.01]"), {{"m", "abc"}});
+  auto big = ExpandUnits(Spec("[0.01, 0.02]"), {{"m", "abc"}});
+  std::set<std::string> old_ids;
+  for (const auto& u : small) old_ids.insert(u.id);
+  size_t shared = 0;
+  for (const auto& u : big) shared += old_ids.count(u.id);
+  EXPECT_EQ(shared, small.size());
+  EXPECT_EQ(big.size() - shared, 3u);  // one new setting x 3 shards
+}
+
+TEST(PlanTest, SameValueWrittenDifferentlyGivesSameId) {
+  auto a = ExpandUnits(Spec("[8/255]"), {{"m", "abc"}});
+  auto b = ExpandUnits(Spec("[0.031372549019607843]"), {{"m", "abc"}});
+  EXPECT_EQ(a.back().id, b.back().id);
+}
+
+TEST(PlanTest, RetrainedModelChangesIds) {
+  auto a = ExpandUnits(Spec("[0.01]"), {{"m", "abc"}});
+  auto b = ExpandUnits(Spec("[0.01]"), {{"m", "abd"}});
+  EXPECT_NE(a[0].id, b[0].id);
+}
+
+TEST(PlanTest, UnitSurvivesMessageRoundTrip) {
+  auto u = ExpandUnits(Spec("[0.01]"), {{"m", "abc"}}).back();
+  WorkUnit v = UnitFromMap(ParseFlatJson(CanonicalJson(UnitToMap(u))));
+  EXPECT_EQ(v.id, u.id);
+  EXPECT_EQ(v.canonical, u.canonical);
+  EXPECT_EQ(v.begin, u.begin);
+  EXPECT_EQ(CanonicalJson(v.params), CanonicalJson(u.params));
+}
+
+}  // namespace
+}  // namespace effrobust

@@ -1,0 +1,116 @@
+#include "orchestrator/protocol.h"
+
+#include <cstdio>
+
+#include "common/error.h"
+
+namespace effrobust {
+namespace {
+
+std::string Text(const ParamMap& m, const std::string& key) {
+  auto it = m.find(key);
+  return it == m.end() ? "" : ScalarText(it->second);
+}
+
+double Number(const ParamMap& m, const std::string& key) {
+  auto it = m.find(key);
+  if (it == m.end() || !std::holds_alternative<double>(it->second)) {
+    throw OrchestratorError("message lacks numeric field '" + key + "'");
+  }
+  return std::get<double>(it->second);
+}
+
+}  // namespace
+
+Message ReadyMessage(const std::string& held_model) {
+  return {kTagReady, CanonicalJson({{"held_model", held_model}})};
+}
+
+std::string ParseReady(const Message& m) { return Text(ParseFlatJson(m.payload), "held_model"); }
+
+Message AssignMessage(const WorkUnit& unit, const RunOptions& o) {
+  ParamMap m = UnitToMap(unit);
+  m["run.id"] = static_cast<double>(o.run_id);
+  m["run.dir"] = o.run_dir;
+  m["run.device"] = o.device;
+  m["run.threads"] = static_cast<double>(o.threads);
+  m["run.latency_repeats"] = static_cast<double>(o.measure.latency_repeats);
+  m["run.latency_warmup"] = static_cast<double>(o.measure.latency_warmup);
+  m["run.store_adversarial"] = o.measure.store_adversarial ? 1.0 : 0.0;
+  m["run.batch_size"] = static_cast<double>(o.measure.batch_size);
+  return {kTagAssign, CanonicalJson(m)};
+}
+
+void ParseAssign(const Message& msg, WorkUnit* unit, RunOptions* o) {
+  ParamMap m = ParseFlatJson(msg.payload);
+  *unit = UnitFromMap(m);
+  o->run_id = static_cast<int64_t>(Number(m, "run.id"));
+  o->run_dir = Text(m, "run.dir");
+  o->device = Text(m, "run.device");
+  o->threads = static_cast<int>(Number(m, "run.threads"));
+  o->measure.latency_repeats = static_cast<int>(Number(m, "run.latency_repeats"));
+  o->measure.latency_warmup = static_cast<int>(Number(m, "run.latency_warmup"));
+  o->measure.store_adversarial = Number(m, "run.store_adversarial") != 0;
+  o->measure.batch_size = static_cast<int64_t>(Number(m, "run.batch_size"));
+}
+
+Message ResultMessage(const UnitReport& r) {
+  ParamMap m;
+  m["unit_id"] = r.unit_id;
+  m["ok"] = r.ok ? 1.0 : 0.0;
+  m["error"] = r.error;
+  m["worker_rank"] = static_cast<double>(r.worker_rank);
+  m["host"] = r.host;
+  m["held_model"] = r.held_model;
+  m["shard_file"] = r.shard_file;
+  m["row_begin"] = static_cast<double>(r.row_begin);
+  m["row_end"] = static_cast<double>(r.row_end);
+  m["started_at"] = r.started_at;
+  m["finished_at"] = r.finished_at;
+  m["wall_seconds"] = r.wall_seconds;
+  for (const auto& [k, v] : r.metrics) m["m." + k] = v;
+  return {kTagResult, CanonicalJson(m)};
+}
+
+UnitReport ParseResult(const Message& msg) {
+  ParamMap m = ParseFlatJson(msg.payload);
+  UnitReport r;
+  r.unit_id = Text(m, "unit_id");
+  r.ok = Number(m, "ok") != 0;
+  r.error = Text(m, "error");
+  r.worker_rank = static_cast<int>(Number(m, "worker_rank"));
+  r.host = Text(m, "host");
+  r.held_model = Text(m, "held_model");
+  r.shard_file = Text(m, "shard_file");
+  r.row_begin = static_cast<int64_t>(Number(m, "row_begin"));
+  r.row_end = static_cast<int64_t>(Number(m, "row_end"));
+  r.started_at = Number(m, "started_at");
+  r.finished_at = Number(m, "finished_at");
+  r.wall_seconds = Number(m, "wall_seconds");
+  for (const auto& [k, v] : m) {
+    if (k.rfind("m.", 0) == 0 && std::holds_alternative<double>(v)) r.metrics[k.substr(2)] = std::get<double>(v);
+  }
+  return r;
+}
+
+Message StopMessage() { return {kTagStop, "{}"}; }
+
+Message ShardClosedMessage(const ShardClosed& c) {
+  return {kTagShardClosed,
+          CanonicalJson({{"shard_file", c.shard_file},
+                         {"rows", static_cast<double>(c.rows)},
+                         {"held_model", c.held_model}})};
+}
+
+ShardClosed ParseShardClosed(const Message& msg) {
+  ParamMap m = ParseFlatJson(msg.payload);
+  return {Text(m, "shard_file"), static_cast<int64_t>(Number(m, "rows")), Text(m, "held_model")};
+}
+
+std::string ShardFileName(int64_t run_id, int rank) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "shards/run%04lld-rank%03d.h5", static_cast<long long>(run_id), rank);
+  return buf;
+}
+
+}  // namespace effrobust

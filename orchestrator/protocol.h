@@ -1,0 +1,71 @@
+// The coordinator/worker protocol: message payloads as flat canonical JSON.
+//   worker -> 0   Ready{held_model}
+//   0 -> worker   Assign{unit fields, run options}
+//   worker -> 0   Result{unit id, ok|error, shard, rows, timings, metrics}
+//   0 -> worker   Stop{}
+//   worker -> 0   ShardClosed{shard, rows}
+// A worker holds at most one unit; a Result doubles as the next Ready.
+// Pure functions, thread-safe.
+#ifndef EFFROBUST_ORCHESTRATOR_PROTOCOL_H_
+#define EFFROBUST_ORCHESTRATOR_PROTOCOL_H_
+
+#include <map>
+#include <string>
+
+#include "orchestrator/plan.h"
+#include "orchestrator/spec.h"
+#include "orchestrator/transport.h"
+
+namespace effrobust {
+
+// Run-wide settings a worker needs besides the unit.
+struct RunOptions {
+  int64_t run_id = 0;
+  std::string run_dir;
+  MeasureSpec measure;
+  std::string device = "auto";
+  int threads = 0;
+};
+
+struct UnitReport {
+  std::string unit_id;
+  bool ok = true;
+  std::string error;
+  int worker_rank = 0;  // MPI rank that ran it (0 in single-process runs)
+  std::string host;
+  std::string held_model;
+  std::string shard_file;  // relative to the run directory
+  int64_t row_begin = 0;
+  int64_t row_end = 0;
+  double started_at = 0;
+  double finished_at = 0;
+  double wall_seconds = 0;
+  std::map<std::string, double> metrics;
+};
+
+struct ShardClosed {
+  std::string shard_file;  // "" if the worker never opened one
+  int64_t rows = 0;
+  std::string held_model;
+};
+
+Message ReadyMessage(const std::string& held_model);
+std::string ParseReady(const Message& m);
+
+Message AssignMessage(const WorkUnit& unit, const RunOptions& options);
+void ParseAssign(const Message& m, WorkUnit* unit, RunOptions* options);
+
+Message ResultMessage(const UnitReport& report);
+UnitReport ParseResult(const Message& m);
+
+Message StopMessage();
+
+Message ShardClosedMessage(const ShardClosed& closed);
+ShardClosed ParseShardClosed(const Message& m);
+
+// Name of a worker's shard for a run: "shards/run0003-rank002.h5".
+std::string ShardFileName(int64_t run_id, int rank);
+
+}  // namespace effrobust
+
+#endif  // EFFROBUST_ORCHESTRATOR_PROTOCOL_H_

@@ -1,0 +1,260 @@
+#include "orchestrator/spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "attacks/catalog.h"
+#include "common/error.h"
+
+namespace effrobust {
+namespace {
+
+class SpecReader {
+ public:
+  explicit SpecReader(const std::string& file) : file_(file) {}
+
+  [[noreturn]] void Fail(const YAML::Node& node, const std::string& message) const {
+    const int line = node.IsDefined() ? node.Mark().line + 1 : 0;
+    throw SpecError(file_ + (line > 0 ? ":" + std::to_string(line) : "") + ": " + message);
+  }
+
+  // Rejects keys outside `allowed` in a map node.
+  void CheckKeys(const YAML::Node& map, const std::string& where,
+                 const std::vector<std::string>& allowed) const {
+    if (!map.IsMap()) Fail(map, where + " must be a mapping");
+    for (const auto& kv : map) {
+      const std::string key = kv.first.as<std::string>();
+      bool ok = false;
+      for (const auto& a : allowed) ok = ok || a == key;
+      if (!ok) {
+        std::string list;
+        for (size_t i = 0; i < allowed.size(); ++i) list += (i ? ", " : "") + allowed[i];
+        Fail(kv.first, "unknown key '" + key + "' in " + where + " (allowed: " + list + ")");
+      }
+    }
+  }
+
+  std::string Str(const YAML::Node& parent, const std::string& key, const std::string& where,
+                  const std::string* fallback = nullptr) const {
+    YAML::Node n = parent[key];
+    if (!n) {
+      if (fallback) return *fallback;
+      Fail(parent, "missing key '" + key + "' in " + where);
+    }
+    if (!n.IsScalar()) Fail(n, "key '" + key + "' in " + where + " must be a scalar");
+    std::string v = n.as<std::string>();
+    if (v.empty()) Fail(n, "key '" + key + "' in " + where + " must not be empty");
+    return v;
+  }
+
+  int64_t Int(const YAML::Node& parent, const std::string& key, const std::string& where,
+              int64_t lo, int64_t hi, const int64_t* fallback = nullptr) const {
+    YAML::Node n = parent[key];
+    if (!n) {
+      if (fallback) return *fallback;
+      Fail(parent, "missing key '" + key + "' in " + where);
+    }
+    std::string text = n.IsScalar() ? n.as<std::string>() : "";
+    int64_t v = 0;
+    try {
+      size_t used = 0;
+      v = std::stoll(text, &used);
+      if (used != text.size()) throw std::invalid_argument(text);
+    } catch (const std::exception&) {
+      Fail(n, "key '" + key + "' in " + where + " = '" + text + "' is not an integer");
+    }
+    if (v < lo || v > hi) {
+      Fail(n, "key '" + key + "' in " + where + " = " + std::to_string(v) +
+                  " is out of range (allowed: " + std::to_string(lo) + " to " +
+                  std::to_string(hi) + ")");
+    }
+    return v;
+  }
+
+  bool Bool(const YAML::Node& parent, const std::string& key, const std::string& where,
+            bool fallback) const {
+    YAML::Node n = parent[key];
+    if (!n) return fallback;
+    std::string t = n.IsScalar() ? n.as<std::string>() : "";
+    if (t == "true" || t == "yes" || t == "on") return true;
+    if (t == "false" || t == "no" || t == "off") return false;
+    Fail(n, "key '" + key + "' in " + where + " = '" + t + "' is not a boolean (allowed: true, false)");
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+};
+
+void ParseModels(const SpecReader& r, const YAML::Node& root, ExperimentSpec* spec) {
+  YAML::Node models = root["models"];
+  if (!models || !models.IsSequence() || models.size() == 0) {
+    r.Fail(models ? models : root, "key 'models' must be a non-empty list of {name, path}");
+  }
+  std::set<std::string> seen;
+  for (const auto& m : models) {
+    r.CheckKeys(m, "a models entry", {"name", "path"});
+    ModelSpec ms;
+    ms.name = r.Str(m, "name", "a models entry");
+    ms.path = r.Str(m, "path", "model '" + ms.name + "'");
+    ms.line = m.Mark().line + 1;
+    if (!seen.insert(ms.name).second) r.Fail(m, "model name '" + ms.name + "' appears twice");
+    spec->models.push_back(ms);
+  }
+}
+
+void ParseDatasets(const SpecReader& r, const YAML::Node& root, ExperimentSpec* spec) {
+  YAML::Node datasets = root["datasets"];
+  if (!datasets || !datasets.IsSequence() || datasets.size() == 0) {
+    r.Fail(datasets ? datasets : root,
+           "key 'datasets' must be a non-empty list of {name, split, range, shard_size}");
+  }
+  for (const auto& d : datasets) {
+    r.CheckKeys(d, "a datasets entry", {"name", "split", "range", "shard_size"});
+    DatasetSpec ds;
+    ds.name = r.Str(d, "name", "a datasets entry");
+    const std::string default_split = "test";
+    ds.split = r.Str(d, "split", "dataset '" + ds.name + "'", &default_split);
+    int64_t size = 0;
+    try {
+      size = DatasetSplitSize(ds.name, ds.split);
+    } catch (const SpecError& e) {
+      r.Fail(d, std::string(e.what()).substr(std::string("[spec] ").size()));
+    }
+    ds.begin = 0;
+    ds.end = size;
+    YAML::Node range = d["range"];
+    if (range) {
+      if (!range.IsSequence() || range.size() != 2) {
+        r.Fail(range, "key 'range' of dataset '" + ds.name +
+                          "' must be [begin, end) as a two-element list, e.g. [0, 1000]");
+      }
+      YAML::Node pair;
+      pair["begin"] = range[0];
+      pair["end"] = range[1];
+      ds.begin = r.Int(pair, "begin", "range of dataset '" + ds.name + "'", 0, size - 1);
+      ds.end = r.Int(pair, "end", "range of dataset '" + ds.name + "'", ds.begin + 1, size);
+    }
+    const int64_t whole = ds.end - ds.begin;
+    ds.shard_size = r.Int(d, "shard_size", "dataset '" + ds.name + "'", 1, size, &whole);
+    ds.line = d.Mark().line + 1;
+    spec->datasets.push_back(ds);
+  }
+}
+
+void ParseAttacks(const SpecReader& r, const YAML::Node& root, ExperimentSpec* spec) {
+  YAML::Node attacks = root["attacks"];
+  if (!attacks || !attacks.IsSequence() || attacks.size() == 0) {
+    r.Fail(attacks ? attacks : root, "key 'attacks' must be a non-empty list of {name, params}");
+  }
+  for (const auto& a : attacks) {
+    r.CheckKeys(a, "an attacks entry", {"name", "params"});
+    AttackGrid g;
+    g.name = r.Str(a, "name", "an attacks entry");
+    g.line = a.Mark().line + 1;
+    try {
+      FindAttack(g.name);
+    } catch (const AttackError& e) {
+      r.Fail(a["name"], std::string("key 'name' = '") + g.name + "': " + e.what());
+    }
+    YAML::Node params = a["params"];
+    if (params) {
+      if (!params.IsMap()) r.Fail(params, "key 'params' of attack '" + g.name + "' must be a mapping");
+      for (const auto& kv : params) {
+        const std::string key = kv.first.as<std::string>();
+        std::vector<std::string> values;
+        if (kv.second.IsSequence()) {
+          if (kv.second.size() == 0) r.Fail(kv.second, "parameter '" + key + "' has an empty list");
+          for (const auto& v : kv.second) {
+            if (!v.IsScalar()) r.Fail(v, "parameter '" + key + "' values must be scalars");
+            values.push_back(v.as<std::string>());
+          }
+        } else if (kv.second.IsScalar()) {
+          values.push_back(kv.second.as<std::string>());
+        } else {
+          r.Fail(kv.second, "parameter '" + key + "' must be a scalar or a list of scalars");
+        }
+        // Validate each value alone so the error points at this line.
+        for (const auto& v : values) {
+          try {
+            CompleteAttackParams(g.name, {{key, v}});
+          } catch (const AttackError& e) {
+            r.Fail(kv.first, std::string("key 'params.") + key + "' = '" + v + "': " + e.what());
+          }
+        }
+        g.params.emplace_back(key, values);
+      }
+    }
+    spec->attacks.push_back(g);
+  }
+}
+
+}  // namespace
+
+int64_t DatasetSplitSize(const std::string& name, const std::string& split) {
+  if (name != "fashion-mnist") {
+    throw SpecError("dataset '" + name + "' is not known (allowed: fashion-mnist)");
+  }
+  if (split == "train") return 60000;
+  if (split == "test") return 10000;
+  throw SpecError("split '" + split + "' of dataset '" + name + "' is not known (allowed: train, test)");
+}
+
+ExperimentSpec ParseSpec(const std::string& text, const std::string& file) {
+  SpecReader r(file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw SpecError(file + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  }
+  if (!root.IsMap()) throw SpecError(file + ": the top level must be a mapping of keys");
+  r.CheckKeys(root, "the top level",
+              {"name", "seed", "output", "device", "threads", "models", "datasets", "attacks",
+               "measure"});
+  ExperimentSpec spec;
+  spec.file = file;
+  spec.text = text;
+  spec.name = r.Str(root, "name", "the top level");
+  const int64_t default_seed = 0;
+  spec.seed = r.Int(root, "seed", "the top level", 0, 9007199254740991LL, &default_seed);
+  const std::string default_output = "runs/" + spec.name;
+  spec.output = r.Str(root, "output", "the top level", &default_output);
+  const std::string default_device = "auto";
+  spec.device = r.Str(root, "device", "the top level", &default_device);
+  if (spec.device != "auto" && spec.device != "cpu" && spec.device != "cuda") {
+    r.Fail(root["device"], "key 'device' = '" + spec.device + "' is not allowed (allowed: auto, cpu, cuda)");
+  }
+  const int64_t default_threads = 0;
+  spec.threads = static_cast<int>(r.Int(root, "threads", "the top level", 0, 1024, &default_threads));
+  ParseModels(r, root, &spec);
+  ParseDatasets(r, root, &spec);
+  ParseAttacks(r, root, &spec);
+  YAML::Node measure = root["measure"];
+  if (measure) {
+    r.CheckKeys(measure, "measure",
+                {"latency_repeats", "latency_warmup", "store_adversarial", "batch_size"});
+    const int64_t d_rep = spec.measure.latency_repeats, d_warm = spec.measure.latency_warmup,
+                  d_batch = spec.measure.batch_size;
+    spec.measure.latency_repeats = static_cast<int>(r.Int(measure, "latency_repeats", "measure", 0, 1000, &d_rep));
+    spec.measure.latency_warmup = static_cast<int>(r.Int(measure, "latency_warmup", "measure", 0, 1000, &d_warm));
+    spec.measure.batch_size = r.Int(measure, "batch_size", "measure", 1, 100000, &d_batch);
+    spec.measure.store_adversarial =
+        r.Bool(measure, "store_adversarial", "measure", spec.measure.store_adversarial);
+  }
+  return spec;
+}
+
+ExperimentSpec LoadSpec(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw SpecError("cannot read experiment file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseSpec(ss.str(), path);
+}
+
+}  // namespace effrobust

@@ -1,0 +1,71 @@
+// The experiment spec: a YAML file describing models x datasets x attacks x
+// parameter grids and measurement options. Every key is documented in
+// docs/experiment-format.md. Errors name the file, line, key, bad value and
+// what is allowed (SpecError). Value types; thread-safe once built.
+#ifndef EFFROBUST_ORCHESTRATOR_SPEC_H_
+#define EFFROBUST_ORCHESTRATOR_SPEC_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace effrobust {
+
+struct ModelSpec {
+  std::string name;
+  std::string path;  // checkpoint written by `effrobust train`
+  int line = 0;
+};
+
+struct DatasetSpec {
+  std::string name;            // "fashion-mnist"
+  std::string split = "test";  // Default: "test"
+  int64_t begin = 0;           // first sample (inclusive)
+  int64_t end = 0;             // one past the last sample
+  int64_t shard_size = 0;      // samples per work unit; Default: whole range
+  int line = 0;
+};
+
+struct AttackGrid {
+  std::string name;
+  // Parameter -> values as written (each list expands into the grid).
+  std::vector<std::pair<std::string, std::vector<std::string>>> params;
+  int line = 0;
+};
+
+struct MeasureSpec {
+  int latency_repeats = 5;        // Default: 5 timed runs (0 disables latency)
+  int latency_warmup = 2;         // Default: 2
+  bool store_adversarial = false; // Default: false
+  int64_t batch_size = 250;       // Default: 250 samples per attack batch
+};
+
+struct ExperimentSpec {
+  std::string file;    // path as given
+  std::string text;    // the YAML text (stored with the run)
+  std::string name;
+  int64_t seed = 0;
+  std::string output;           // run directory
+  std::string device = "auto";  // auto | cpu | cuda; Default: auto
+  int threads = 0;              // torch threads per worker; 0 = auto
+  std::vector<ModelSpec> models;
+  std::vector<DatasetSpec> datasets;
+  std::vector<AttackGrid> attacks;
+  MeasureSpec measure;
+};
+
+// Parses YAML `text`; `file` is used in error messages. Validates keys,
+// types, ranges, dataset names and attack parameters (via the attack
+// catalog). Throws SpecError("<file>:<line>: key 'k' = 'v' ...").
+ExperimentSpec ParseSpec(const std::string& text, const std::string& file);
+
+// Reads and parses `path`. Throws SpecError if unreadable.
+ExperimentSpec LoadSpec(const std::string& path);
+
+// Sizes of the datasets effrobust knows, per split; SpecError otherwise.
+int64_t DatasetSplitSize(const std::string& name, const std::string& split);
+
+}  // namespace effrobust
+
+#endif  // EFFROBUST_ORCHESTRATOR_SPEC_H_

@@ -1,0 +1,43 @@
+// The executor for D1 early-exit units: loads the multi-exit model and the
+// dataset slice (cached across units), runs the attack in batches, measures
+// every sample clean and adversarial at each RAD threshold (exit, FLOPs,
+// batch-1 dynamic-inference latency, norms), appends the rows and returns
+// the unit summary. The header is torch-free; the implementation uses torch.
+#ifndef EFFROBUST_WORKERS_D1_EXECUTOR_H_
+#define EFFROBUST_WORKERS_D1_EXECUTOR_H_
+
+#include <memory>
+#include <string>
+
+#include "workers/worker_loop.h"
+
+namespace effrobust {
+
+struct ExecutorPlacement {
+  int local_index = 0;    // this worker's index among workers on its node
+  int local_workers = 1;  // workers on this node (for auto thread counts)
+};
+
+std::unique_ptr<UnitExecutor> MakeD1Executor(const ExecutorPlacement& placement);
+
+// "1.13.1" — the LibTorch version compiled against.
+std::string TorchVersion();
+
+struct TrainRequest {
+  std::string out_path;        // checkpoint path (its .json sidecar too)
+  std::string name = "sdn-fmnist";
+  std::string data_dir;        // "" = DefaultFashionMnistDir()
+  int epochs = 2;
+  int64_t seed = 1;
+  int threads = 0;             // 0 = all cores
+  int64_t max_train = 0;       // 0 = all
+  bool force = false;          // overwrite an existing checkpoint
+};
+
+// Trains the multi-exit CNN and saves it; prints progress and a summary
+// (per-exit accuracy, FLOPs, thresholds, time). Throws ModelError/DataError.
+void TrainAndSaveModel(const TrainRequest& request);
+
+}  // namespace effrobust
+
+#endif  // EFFROBUST_WORKERS_D1_EXECUTOR_H_
