@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages effrobust needs; does nothing when they are
+# all present (idempotent). Run as root.
+set -euo pipefail
+PACKAGES=(
+  g++ cmake ninja-build ccache git pkg-config
+  libtorch-dev
+  libopenmpi-dev openmpi-bin
+  libhdf5-dev hdf5-tools
+  libyaml-cpp-dev libsqlite3-dev sqlite3 zlib1g-dev
+  libgtest-dev
+  dataset-fashion-mnist
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "[install] all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+echo "[install] installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
