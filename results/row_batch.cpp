@@ -1,0 +1,81 @@
+#include "results/row_batch.h"
+
+#include <utility>
+
+#include "common/error.h"
+
+namespace effrobust {
+
+int64_t TensorBlock::RowElements() const {
+  int64_t n = 1;
+  for (int64_t d : row_shape) n *= d;
+  return n;
+}
+
+namespace {
+
+void CheckNewColumn(const std::vector<Column>& columns, const std::string& name) {
+  if (name.empty()) throw ResultsError("row batch: column name must not be empty");
+  for (const Column& c : columns) {
+    if (c.name == name) {
+      throw ResultsError("row batch: column '" + name + "' added twice");
+    }
+  }
+}
+
+}  // namespace
+
+void RowBatch::AddInt(const std::string& name, std::vector<int64_t> values) {
+  CheckNewColumn(columns_, name);
+  Column c;
+  c.name = name;
+  c.is_int = true;
+  c.ints = std::move(values);
+  columns_.push_back(std::move(c));
+}
+
+void RowBatch::AddReal(const std::string& name, std::vector<double> values) {
+  CheckNewColumn(columns_, name);
+  Column c;
+  c.name = name;
+  c.is_int = false;
+  c.reals = std::move(values);
+  columns_.push_back(std::move(c));
+}
+
+size_t RowBatch::rows() const {
+  if (columns_.empty()) {
+    // A batch without columns: fall back to the unit ids (readers), then the
+    // tensor block.
+    if (!unit_ids_.empty()) return unit_ids_.size();
+    if (!tensor_.name.empty() && tensor_.RowElements() > 0) {
+      return tensor_.data.size() / static_cast<size_t>(tensor_.RowElements());
+    }
+    return 0;
+  }
+  const size_t n = columns_.front().size();
+  for (const Column& c : columns_) {
+    if (c.size() != n) {
+      throw ResultsError("row batch: column '" + c.name + "' has " +
+                         std::to_string(c.size()) + " rows but column '" +
+                         columns_.front().name + "' has " + std::to_string(n));
+    }
+  }
+  return n;
+}
+
+const Column& RowBatch::Get(const std::string& name) const {
+  for (const Column& c : columns_) {
+    if (c.name == name) return c;
+  }
+  throw ResultsError("row batch: no column '" + name + "'");
+}
+
+bool RowBatch::Has(const std::string& name) const {
+  for (const Column& c : columns_) {
+    if (c.name == name) return true;
+  }
+  return false;
+}
+
+}  // namespace effrobust
