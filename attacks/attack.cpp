@@ -1,0 +1,169 @@
+// MakeAttack registry and helpers shared by the attack files (declared
+// again in each attack file under attacks_internal; kept out of attack.h so
+// the public interface stays as specified).
+#include "attacks/attack.h"
+
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include "common/error.h"
+
+namespace effrobust {
+
+namespace attacks_internal {
+
+using BatchAttack = std::function<torch::Tensor(
+    const torch::Tensor& x, const torch::Tensor& labels, const std::vector<uint64_t>& seeds)>;
+
+double RequireNumber(const ParamMap& params, const std::string& attack,
+                     const std::string& key) {
+  auto it = params.find(key);
+  if (it == params.end()) {
+    throw AttackError("attack '" + attack + "' is missing parameter '" + key + "'");
+  }
+  if (!std::holds_alternative<double>(it->second)) {
+    throw AttackError("attack '" + attack + "' parameter '" + key + "' must be a number, got '" +
+                      std::get<std::string>(it->second) + "'");
+  }
+  const double v = std::get<double>(it->second);
+  if (!std::isfinite(v)) {
+    throw AttackError("attack '" + attack + "' parameter '" + key + "' is not finite");
+  }
+  return v;
+}
+
+int64_t RequireCount(const ParamMap& params, const std::string& attack, const std::string& key) {
+  const double v = RequireNumber(params, attack, key);
+  if (v < 0 || v != std::floor(v)) {
+    throw AttackError("attack '" + attack + "' parameter '" + key +
+                      "' must be a non-negative integer, got " + FormatNumber(v));
+  }
+  return static_cast<int64_t>(v);
+}
+
+std::string RequireString(const ParamMap& params, const std::string& attack,
+                          const std::string& key) {
+  auto it = params.find(key);
+  if (it == params.end()) {
+    throw AttackError("attack '" + attack + "' is missing parameter '" + key + "'");
+  }
+  return ScalarText(it->second);
+}
+
+void CheckRunInputs(const std::string& attack, MultiExitCnn& model, const torch::Tensor& x,
+                    const torch::Tensor& labels, const std::vector<uint64_t>& sample_seeds) {
+  if (!model) throw AttackError(attack + ": model is empty");
+  if (model->is_training()) {
+    throw AttackError(attack + ": model must be in eval mode (call model->eval())");
+  }
+  if (!x.defined() || x.dim() != 4) {
+    throw AttackError(attack + ": x must be [B, C, H, W], got " +
+                      (x.defined() ? std::to_string(x.dim()) + "-d tensor" : "undefined"));
+  }
+  const auto& cfg = model->config();
+  if (x.size(1) != cfg.in_channels || x.size(2) != cfg.image_size ||
+      x.size(3) != cfg.image_size) {
+    throw AttackError(attack + ": x has shape [" + std::to_string(x.size(0)) + ", " +
+                      std::to_string(x.size(1)) + ", " + std::to_string(x.size(2)) + ", " +
+                      std::to_string(x.size(3)) + "], the model expects [B, " +
+                      std::to_string(cfg.in_channels) + ", " + std::to_string(cfg.image_size) +
+                      ", " + std::to_string(cfg.image_size) + "]");
+  }
+  if (x.scalar_type() != torch::kFloat32 || !x.device().is_cpu()) {
+    throw AttackError(attack + ": x must be a float32 CPU tensor");
+  }
+  if (!labels.defined() || labels.dim() != 1 || labels.size(0) != x.size(0)) {
+    throw AttackError(attack + ": labels must be [B] with B = " + std::to_string(x.size(0)));
+  }
+  if (labels.scalar_type() != torch::kInt64) throw AttackError(attack + ": labels must be int64");
+  if (static_cast<int64_t>(sample_seeds.size()) != x.size(0)) {
+    throw AttackError(attack + ": got " + std::to_string(sample_seeds.size()) +
+                      " sample seeds for a batch of " + std::to_string(x.size(0)));
+  }
+  if (x.numel() > 0) {
+    if (x.min().item<float>() < 0.0f || x.max().item<float>() > 1.0f) {
+      throw AttackError(attack + ": x must lie in [0, 1]");
+    }
+    if (labels.min().item<int64_t>() < 0 || labels.max().item<int64_t>() >= cfg.num_classes) {
+      throw AttackError(attack + ": labels must lie in [0, " +
+                        std::to_string(cfg.num_classes) + ")");
+    }
+  }
+}
+
+// Per-sample noise, each sample drawn from its own generator so that it does
+// not depend on the batch: uniform in [lo, hi] or standard normal.
+torch::Tensor PerSampleUniform(const torch::Tensor& like, const std::vector<uint64_t>& seeds,
+                               double lo, double hi) {
+  std::vector<torch::Tensor> parts;
+  parts.reserve(seeds.size());
+  const auto shape = like.sizes().slice(1);
+  for (uint64_t seed : seeds) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    parts.push_back(torch::rand(shape, gen, torch::kFloat32) * (hi - lo) + lo);
+  }
+  if (parts.empty()) return torch::zeros_like(like);
+  return torch::stack(parts);
+}
+
+torch::Tensor PerSampleNormal(const torch::Tensor& like, const std::vector<uint64_t>& seeds) {
+  std::vector<torch::Tensor> parts;
+  parts.reserve(seeds.size());
+  const auto shape = like.sizes().slice(1);
+  for (uint64_t seed : seeds) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    parts.push_back(torch::randn(shape, gen, torch::kFloat32));
+  }
+  if (parts.empty()) return torch::zeros_like(like);
+  return torch::stack(parts);
+}
+
+// Gradient of `loss_of(input)` w.r.t. `input` only: model parameters get no
+// .grad (torch::autograd::grad with the input as the only target).
+torch::Tensor InputGradient(const torch::Tensor& input,
+                            const std::function<torch::Tensor(const torch::Tensor&)>& loss_of) {
+  torch::AutoGradMode grad_on(true);
+  torch::Tensor leaf = input.detach().requires_grad_(true);
+  torch::Tensor loss = loss_of(leaf);
+  return torch::autograd::grad({loss}, {leaf})[0].detach();
+}
+
+// LibTorch 1.13 runs the 3x3 convolutions of a lone small image through its
+// native kernel but batches of two or more through oneDNN, whose per-sample
+// results do not depend on the batch size (checked bit for bit for batches
+// 2, 8 and 500). The two kernels round differently, and sign-gradient steps
+// amplify such differences, so a lone sample is attacked as a batch of two
+// copies of itself and the first copy is returned.
+torch::Tensor RunBatchInvariant(const torch::Tensor& x, const torch::Tensor& labels,
+                                const std::vector<uint64_t>& seeds, const BatchAttack& body) {
+  if (x.size(0) != 1) return body(x, labels, seeds);
+  torch::Tensor out = body(torch::cat({x, x}), torch::cat({labels, labels}),
+                           {seeds[0], seeds[0]});
+  return out.slice(0, 0, 1).clone();
+}
+
+}  // namespace attacks_internal
+
+std::unique_ptr<Attack> MakeCleanAttack(const ParamMap& params);
+std::unique_ptr<Attack> MakePgdAttack(const ParamMap& params);
+std::unique_ptr<Attack> MakeDeepSlothAttack(const ParamMap& params);
+
+std::unique_ptr<Attack> MakeAttack(const std::string& name, const ParamMap& params) {
+  static const std::map<std::string, std::function<std::unique_ptr<Attack>(const ParamMap&)>>
+      kFactories = {
+          {"clean", MakeCleanAttack},
+          {"deepsloth", MakeDeepSlothAttack},
+          {"pgd", MakePgdAttack},
+      };
+  auto it = kFactories.find(name);
+  if (it == kFactories.end()) {
+    std::string known;
+    for (const auto& [k, f] : kFactories) known += (known.empty() ? "" : ", ") + k;
+    throw AttackError("no torch implementation for attack '" + name + "' (implemented: " +
+                      known + ")");
+  }
+  return it->second(params);
+}
+
+}  // namespace effrobust

@@ -1,0 +1,30 @@
+// The "clean" baseline: no perturbation.
+#include "attacks/attack.h"
+
+#include "common/error.h"
+
+namespace effrobust {
+
+namespace attacks_internal {
+void CheckRunInputs(const std::string& attack, MultiExitCnn& model, const torch::Tensor& x,
+                    const torch::Tensor& labels, const std::vector<uint64_t>& sample_seeds);
+}  // namespace attacks_internal
+
+namespace {
+
+class CleanAttack : public Attack {
+ public:
+  torch::Tensor Run(MultiExitCnn& model, const torch::Tensor& x, const torch::Tensor& labels,
+                    const std::vector<uint64_t>& sample_seeds) override {
+    attacks_internal::CheckRunInputs("clean", model, x, labels, sample_seeds);
+    return x.clone();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Attack> MakeCleanAttack(const ParamMap& /*params*/) {
+  return std::make_unique<CleanAttack>();
+}
+
+}  // namespace effrobust

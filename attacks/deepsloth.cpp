@@ -1,0 +1,187 @@
+// DeepSloth (Hong et al., ICLR 2021), per-sample variants (attacks.md §1).
+// Loss: for every internal exit (all but the final one), the cross-entropy of
+// its softmax against the uniform distribution,
+//   L(x) = sum_{i < K-1} -(1/C) sum_c log(softmax(f_i(x))_c + 1e-9),
+// minimised so that no internal classifier becomes confident.
+//  * linf: random start uniform in [-step, step], sign-gradient descent with
+//    `step`, delta clipped to [-eps, eps] and x + delta to [0, 1].
+//  * l2: delta starts as a Gaussian direction of L2 norm `eps`; SGD on delta
+//    with lr cosine-annealed from `lr` to `lr_min` over the iterations; each
+//    sample's gradient is rescaled to L2 norm <= 1; delta is projected onto
+//    the L2 ball of the current radius, which starts at `eps` and is
+//    multiplied by (1 - gamma) every `decay_every` iterations; the model sees
+//    clamp(x + delta, 0, 1).
+// Deviation from the reference code, for batch independence: the loss is
+// summed (not averaged) over the batch, so each sample's gradient -- and the
+// L2 variant's per-sample gradient clipping -- does not depend on the batch
+// size. (For the L-inf variant the sign makes this immaterial.)
+#include "attacks/attack.h"
+
+#include <cmath>
+#include <functional>
+
+#include "common/error.h"
+
+namespace effrobust {
+
+namespace attacks_internal {
+double RequireNumber(const ParamMap& params, const std::string& attack, const std::string& key);
+int64_t RequireCount(const ParamMap& params, const std::string& attack, const std::string& key);
+std::string RequireString(const ParamMap& params, const std::string& attack,
+                          const std::string& key);
+void CheckRunInputs(const std::string& attack, MultiExitCnn& model, const torch::Tensor& x,
+                    const torch::Tensor& labels, const std::vector<uint64_t>& sample_seeds);
+torch::Tensor PerSampleUniform(const torch::Tensor& like, const std::vector<uint64_t>& seeds,
+                               double lo, double hi);
+torch::Tensor PerSampleNormal(const torch::Tensor& like, const std::vector<uint64_t>& seeds);
+torch::Tensor InputGradient(const torch::Tensor& input,
+                            const std::function<torch::Tensor(const torch::Tensor&)>& loss_of);
+using BatchAttack = std::function<torch::Tensor(
+    const torch::Tensor& x, const torch::Tensor& labels, const std::vector<uint64_t>& seeds)>;
+torch::Tensor RunBatchInvariant(const torch::Tensor& x, const torch::Tensor& labels,
+                                const std::vector<uint64_t>& seeds, const BatchAttack& body);
+}  // namespace attacks_internal
+
+namespace {
+
+using namespace attacks_internal;
+
+// Sum over samples of the DeepSloth loss (see top of file).
+torch::Tensor UniformCrossEntropyOverInternalExits(MultiExitCnn& model, const torch::Tensor& in) {
+  auto outs = model->ForwardAll(in);
+  torch::Tensor loss = torch::zeros({}, in.options());
+  for (size_t i = 0; i + 1 < outs.size(); ++i) {
+    auto logp = torch::log(torch::softmax(outs[i], 1) + 1e-9);
+    loss = loss - logp.mean(1).sum();
+  }
+  return loss;
+}
+
+// Per-sample L2 norms of a [B, ...] tensor, shaped [B, 1, 1, 1].
+torch::Tensor SampleNorms(const torch::Tensor& t) {
+  return t.flatten(1).norm(2, 1).view({-1, 1, 1, 1});
+}
+
+class DeepSlothLinf : public Attack {
+ public:
+  DeepSlothLinf(double eps, double step, int64_t iterations)
+      : eps_(eps), step_(step), iterations_(iterations) {}
+
+  torch::Tensor Run(MultiExitCnn& model, const torch::Tensor& x, const torch::Tensor& labels,
+                    const std::vector<uint64_t>& sample_seeds) override {
+    CheckRunInputs("deepsloth", model, x, labels, sample_seeds);
+    if (x.size(0) == 0) return x.clone();
+    return RunBatchInvariant(
+        x.detach().contiguous(), labels, sample_seeds,
+        [&](const torch::Tensor& xb, const torch::Tensor& yb, const std::vector<uint64_t>& sb) {
+          return Attack(model, xb, yb, sb);
+        });
+  }
+
+ private:
+  torch::Tensor Attack(MultiExitCnn& model, const torch::Tensor& x0, const torch::Tensor& labels,
+                       const std::vector<uint64_t>& sample_seeds) {
+    const torch::Tensor lo = (x0 - eps_).clamp(0.0, 1.0);
+    const torch::Tensor hi = (x0 + eps_).clamp(0.0, 1.0);
+    torch::Tensor xa = x0 + PerSampleUniform(x0, sample_seeds, -step_, step_);
+    xa = torch::max(torch::min(xa, hi), lo);
+    auto loss_of = [&](const torch::Tensor& in) {
+      return UniformCrossEntropyOverInternalExits(model, in);
+    };
+    for (int64_t it = 0; it < iterations_; ++it) {
+      torch::Tensor g = InputGradient(xa, loss_of);
+      torch::NoGradGuard no_grad;
+      xa = xa - step_ * g.sign();
+      xa = torch::max(torch::min(xa, hi), lo);
+    }
+    return xa.detach();
+  }
+
+  double eps_;
+  double step_;
+  int64_t iterations_;
+};
+
+class DeepSlothL2 : public Attack {
+ public:
+  DeepSlothL2(double eps, double gamma, int64_t decay_every, int64_t iterations, double lr,
+              double lr_min)
+      : eps_(eps),
+        gamma_(gamma),
+        decay_every_(decay_every),
+        iterations_(iterations),
+        lr_(lr),
+        lr_min_(lr_min) {}
+
+  torch::Tensor Run(MultiExitCnn& model, const torch::Tensor& x, const torch::Tensor& labels,
+                    const std::vector<uint64_t>& sample_seeds) override {
+    CheckRunInputs("deepsloth", model, x, labels, sample_seeds);
+    if (x.size(0) == 0) return x.clone();
+    return RunBatchInvariant(
+        x.detach().contiguous(), labels, sample_seeds,
+        [&](const torch::Tensor& xb, const torch::Tensor& yb, const std::vector<uint64_t>& sb) {
+          return Attack(model, xb, yb, sb);
+        });
+  }
+
+ private:
+  torch::Tensor Attack(MultiExitCnn& model, const torch::Tensor& x0, const torch::Tensor& labels,
+                       const std::vector<uint64_t>& sample_seeds) {
+    torch::Tensor delta = PerSampleNormal(x0, sample_seeds);
+    delta = delta * (eps_ / SampleNorms(delta).clamp_min(1e-12));
+    double radius = eps_;
+    auto loss_of = [&](const torch::Tensor& d) {
+      return UniformCrossEntropyOverInternalExits(model, (x0 + d).clamp(0.0, 1.0));
+    };
+    const double pi = std::acos(-1.0);
+    for (int64_t it = 0; it < iterations_; ++it) {
+      if (it > 0 && decay_every_ > 0 && it % decay_every_ == 0) radius *= (1.0 - gamma_);
+      const double lr =
+          lr_min_ + 0.5 * (lr_ - lr_min_) *
+                        (1.0 + std::cos(pi * static_cast<double>(it) /
+                                        static_cast<double>(iterations_)));
+      torch::Tensor g = InputGradient(delta, loss_of);
+      torch::NoGradGuard no_grad;
+      g = g / SampleNorms(g).clamp_min(1.0);  // clip each sample's gradient to norm <= 1
+      delta = delta - lr * g;
+      delta = delta * (radius / torch::max(SampleNorms(delta), torch::full({}, radius)));
+    }
+    return (x0 + delta).clamp(0.0, 1.0).detach();
+  }
+
+  double eps_;
+  double gamma_;
+  int64_t decay_every_;
+  int64_t iterations_;
+  double lr_;
+  double lr_min_;
+};
+
+}  // namespace
+
+std::unique_ptr<Attack> MakeDeepSlothAttack(const ParamMap& params) {
+  const std::string norm = RequireString(params, "deepsloth", "norm");
+  if (norm == "linf") {
+    const double eps = RequireNumber(params, "deepsloth", "eps");
+    const double step = RequireNumber(params, "deepsloth", "step");
+    const int64_t iterations = RequireCount(params, "deepsloth", "iterations");
+    if (eps < 0 || step < 0) throw AttackError("attack 'deepsloth': eps and step must be >= 0");
+    return std::make_unique<DeepSlothLinf>(eps, step, iterations);
+  }
+  if (norm == "l2") {
+    const double eps = RequireNumber(params, "deepsloth", "eps");
+    const double gamma = RequireNumber(params, "deepsloth", "gamma");
+    const int64_t decay_every = RequireCount(params, "deepsloth", "decay_every");
+    const int64_t iterations = RequireCount(params, "deepsloth", "iterations");
+    const double lr = RequireNumber(params, "deepsloth", "lr");
+    const double lr_min = RequireNumber(params, "deepsloth", "lr_min");
+    if (eps < 0 || gamma < 0 || gamma > 1 || lr < 0 || lr_min < 0) {
+      throw AttackError("attack 'deepsloth' (l2): need eps >= 0, 0 <= gamma <= 1, lr >= 0, "
+                        "lr_min >= 0");
+    }
+    return std::make_unique<DeepSlothL2>(eps, gamma, decay_every, iterations, lr, lr_min);
+  }
+  throw AttackError("attack 'deepsloth': norm must be 'linf' or 'l2', got '" + norm + "'");
+}
+
+}  // namespace effrobust
