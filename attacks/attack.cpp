@@ -1,7 +1,6 @@
-// MakeAttack registry and helpers shared by the attack files (declared
-// again in each attack file under attacks_internal; kept out of attack.h so
-// the public interface stays as specified).
+// MakeAttack registry and the helpers declared in attacks/attack_util.h.
 #include "attacks/attack.h"
+#include "attacks/attack_util.h"
 
 #include <cmath>
 #include <functional>
@@ -12,9 +11,6 @@
 namespace effrobust {
 
 namespace attacks_internal {
-
-using BatchAttack = std::function<torch::Tensor(
-    const torch::Tensor& x, const torch::Tensor& labels, const std::vector<uint64_t>& seeds)>;
 
 double RequireNumber(const ParamMap& params, const std::string& attack,
                      const std::string& key) {
@@ -143,11 +139,46 @@ torch::Tensor RunBatchInvariant(const torch::Tensor& x, const torch::Tensor& lab
   return out.slice(0, 0, 1).clone();
 }
 
-}  // namespace attacks_internal
+LinfSignAttack::LinfSignAttack(std::string name, double eps, double step, int64_t iterations,
+                               double start_radius, double direction, AttackLoss loss)
+    : name_(std::move(name)),
+      eps_(eps),
+      step_(step),
+      iterations_(iterations),
+      start_radius_(start_radius),
+      direction_(direction),
+      loss_(std::move(loss)) {}
 
-std::unique_ptr<Attack> MakeCleanAttack(const ParamMap& params);
-std::unique_ptr<Attack> MakePgdAttack(const ParamMap& params);
-std::unique_ptr<Attack> MakeDeepSlothAttack(const ParamMap& params);
+torch::Tensor LinfSignAttack::Run(MultiExitCnn& model, const torch::Tensor& x,
+                                  const torch::Tensor& labels,
+                                  const std::vector<uint64_t>& sample_seeds) {
+  CheckRunInputs(name_, model, x, labels, sample_seeds);
+  if (x.size(0) == 0) return x.clone();
+  return RunBatchInvariant(
+      x.detach().contiguous(), labels, sample_seeds,
+      [&](const torch::Tensor& xb, const torch::Tensor& yb, const std::vector<uint64_t>& sb) {
+        return Attack(model, xb, yb, sb);
+      });
+}
+
+torch::Tensor LinfSignAttack::Attack(MultiExitCnn& model, const torch::Tensor& x0,
+                                     const torch::Tensor& labels,
+                                     const std::vector<uint64_t>& sample_seeds) {
+  const torch::Tensor lo = (x0 - eps_).clamp(0.0, 1.0);
+  const torch::Tensor hi = (x0 + eps_).clamp(0.0, 1.0);
+  torch::Tensor xa = x0 + PerSampleUniform(x0, sample_seeds, -start_radius_, start_radius_);
+  xa = torch::max(torch::min(xa, hi), lo);
+  auto loss_of = [&](const torch::Tensor& in) { return loss_(model, in, labels); };
+  for (int64_t it = 0; it < iterations_; ++it) {
+    torch::Tensor g = InputGradient(xa, loss_of);
+    torch::NoGradGuard no_grad;
+    xa = xa + direction_ * step_ * g.sign();
+    xa = torch::max(torch::min(xa, hi), lo);
+  }
+  return xa.detach();
+}
+
+}  // namespace attacks_internal
 
 std::unique_ptr<Attack> MakeAttack(const std::string& name, const ParamMap& params) {
   static const std::map<std::string, std::function<std::unique_ptr<Attack>(const ParamMap&)>>

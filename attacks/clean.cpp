@@ -1,14 +1,10 @@
 // The "clean" baseline: no perturbation.
 #include "attacks/attack.h"
+#include "attacks/attack_util.h"
 
 #include "common/error.h"
 
 namespace effrobust {
-
-namespace attacks_internal {
-void CheckRunInputs(const std::string& attack, MultiExitCnn& model, const torch::Tensor& x,
-                    const torch::Tensor& labels, const std::vector<uint64_t>& sample_seeds);
-}  // namespace attacks_internal
 
 namespace {
 

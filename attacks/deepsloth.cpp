@@ -16,6 +16,7 @@
 // L2 variant's per-sample gradient clipping -- does not depend on the batch
 // size. (For the L-inf variant the sign makes this immaterial.)
 #include "attacks/attack.h"
+#include "attacks/attack_util.h"
 
 #include <cmath>
 #include <functional>
@@ -23,24 +24,6 @@
 #include "common/error.h"
 
 namespace effrobust {
-
-namespace attacks_internal {
-double RequireNumber(const ParamMap& params, const std::string& attack, const std::string& key);
-int64_t RequireCount(const ParamMap& params, const std::string& attack, const std::string& key);
-std::string RequireString(const ParamMap& params, const std::string& attack,
-                          const std::string& key);
-void CheckRunInputs(const std::string& attack, MultiExitCnn& model, const torch::Tensor& x,
-                    const torch::Tensor& labels, const std::vector<uint64_t>& sample_seeds);
-torch::Tensor PerSampleUniform(const torch::Tensor& like, const std::vector<uint64_t>& seeds,
-                               double lo, double hi);
-torch::Tensor PerSampleNormal(const torch::Tensor& like, const std::vector<uint64_t>& seeds);
-torch::Tensor InputGradient(const torch::Tensor& input,
-                            const std::function<torch::Tensor(const torch::Tensor&)>& loss_of);
-using BatchAttack = std::function<torch::Tensor(
-    const torch::Tensor& x, const torch::Tensor& labels, const std::vector<uint64_t>& seeds)>;
-torch::Tensor RunBatchInvariant(const torch::Tensor& x, const torch::Tensor& labels,
-                                const std::vector<uint64_t>& seeds, const BatchAttack& body);
-}  // namespace attacks_internal
 
 namespace {
 
@@ -61,46 +44,6 @@ torch::Tensor UniformCrossEntropyOverInternalExits(MultiExitCnn& model, const to
 torch::Tensor SampleNorms(const torch::Tensor& t) {
   return t.flatten(1).norm(2, 1).view({-1, 1, 1, 1});
 }
-
-class DeepSlothLinf : public Attack {
- public:
-  DeepSlothLinf(double eps, double step, int64_t iterations)
-      : eps_(eps), step_(step), iterations_(iterations) {}
-
-  torch::Tensor Run(MultiExitCnn& model, const torch::Tensor& x, const torch::Tensor& labels,
-                    const std::vector<uint64_t>& sample_seeds) override {
-    CheckRunInputs("deepsloth", model, x, labels, sample_seeds);
-    if (x.size(0) == 0) return x.clone();
-    return RunBatchInvariant(
-        x.detach().contiguous(), labels, sample_seeds,
-        [&](const torch::Tensor& xb, const torch::Tensor& yb, const std::vector<uint64_t>& sb) {
-          return Attack(model, xb, yb, sb);
-        });
-  }
-
- private:
-  torch::Tensor Attack(MultiExitCnn& model, const torch::Tensor& x0, const torch::Tensor& labels,
-                       const std::vector<uint64_t>& sample_seeds) {
-    const torch::Tensor lo = (x0 - eps_).clamp(0.0, 1.0);
-    const torch::Tensor hi = (x0 + eps_).clamp(0.0, 1.0);
-    torch::Tensor xa = x0 + PerSampleUniform(x0, sample_seeds, -step_, step_);
-    xa = torch::max(torch::min(xa, hi), lo);
-    auto loss_of = [&](const torch::Tensor& in) {
-      return UniformCrossEntropyOverInternalExits(model, in);
-    };
-    for (int64_t it = 0; it < iterations_; ++it) {
-      torch::Tensor g = InputGradient(xa, loss_of);
-      torch::NoGradGuard no_grad;
-      xa = xa - step_ * g.sign();
-      xa = torch::max(torch::min(xa, hi), lo);
-    }
-    return xa.detach();
-  }
-
-  double eps_;
-  double step_;
-  int64_t iterations_;
-};
 
 class DeepSlothL2 : public Attack {
  public:
@@ -166,7 +109,11 @@ std::unique_ptr<Attack> MakeDeepSlothAttack(const ParamMap& params) {
     const double step = RequireNumber(params, "deepsloth", "step");
     const int64_t iterations = RequireCount(params, "deepsloth", "iterations");
     if (eps < 0 || step < 0) throw AttackError("attack 'deepsloth': eps and step must be >= 0");
-    return std::make_unique<DeepSlothLinf>(eps, step, iterations);
+    return std::make_unique<LinfSignAttack>(
+        "deepsloth", eps, step, iterations, /*start_radius=*/step, /*direction=*/-1.0,
+        [](MultiExitCnn& model, const torch::Tensor& in, const torch::Tensor&) {
+          return UniformCrossEntropyOverInternalExits(model, in);
+        });
   }
   if (norm == "l2") {
     const double eps = RequireNumber(params, "deepsloth", "eps");

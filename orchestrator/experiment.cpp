@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -62,12 +63,33 @@ ModelRecord CheckModelMetadata(const ExperimentSpec& spec, const ModelSpec& mode
 
 std::string IndexPath(const std::string& run_dir) { return run_dir + "/index.sqlite"; }
 
+namespace {
+
+// First line of `command`'s standard output ("" on failure).
+std::string FirstLine(const std::string& command) {
+  std::string out;
+  if (FILE* p = popen(command.c_str(), "r")) {
+    char buf[256];
+    if (fgets(buf, sizeof(buf), p)) out = buf;
+    pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+}  // namespace
+
 std::string GitCommit() {
-#ifdef EFFROBUST_GIT_COMMIT
-  return EFFROBUST_GIT_COMMIT;
-#else
-  return "unknown";
-#endif
+  // The checkout the binary was built from, asked at run time so that a
+  // commit made after configuring is still reported; "-dirty" marks
+  // uncommitted changes. Falls back to the commit seen at configure time.
+  const std::string dir = EFFROBUST_SOURCE_DIR;
+  std::string head = FirstLine("git -C '" + dir + "' rev-parse --short=12 HEAD 2>/dev/null");
+  if (head.empty()) return EFFROBUST_GIT_COMMIT;
+  if (!FirstLine("git -C '" + dir + "' status --porcelain --untracked-files=no 2>/dev/null").empty()) {
+    head += "-dirty";
+  }
+  return head;
 }
 
 std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec) {

@@ -46,7 +46,8 @@ void FinishRun(PreparedRun& run, const CoordinatorResult& result);
 // Path of the index inside a run directory.
 std::string IndexPath(const std::string& run_dir);
 
-// Compile-time git commit of this build ("unknown" outside a checkout).
+// Git commit of the checkout this binary was built from, "-dirty" if it has
+// uncommitted changes ("unknown" outside a checkout).
 std::string GitCommit();
 
 }  // namespace effrobust

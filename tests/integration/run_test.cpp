@@ -3,6 +3,7 @@
 // the SQLite index, resume, grid extension and rank-independence of rows.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -56,7 +57,9 @@ class RunTest : public ::testing::Test {
   }
 
   // Writes an experiment with the given output dir and DeepSloth eps list.
-  std::string WriteSpec(const std::string& name, const std::string& output, const std::string& eps) {
+  std::string WriteSpec(const std::string& name, const std::string& output, const std::string& eps,
+                        const std::string& measure =
+                            "{latency_repeats: 1, latency_warmup: 0, batch_size: 16}") {
     const std::string path = *dir_ + "/" + name + ".yaml";
     std::ofstream out(path);
     out << "name: " << name << "\nseed: 11\noutput: " << output << "\n"
@@ -64,7 +67,7 @@ class RunTest : public ::testing::Test {
         << "datasets: [{name: fashion-mnist, split: test, range: [0, 48], shard_size: 16}]\n"
         << "attacks:\n  - name: clean\n  - name: pgd\n    params: {iterations: 4}\n"
         << "  - name: deepsloth\n    params: {eps: " << eps << ", iterations: 4}\n"
-        << "measure: {latency_repeats: 1, latency_warmup: 0, batch_size: 16}\n";
+        << "measure: " << measure << "\n";
     return path;
   }
 
@@ -153,6 +156,30 @@ TEST_F(RunTest, SameUnitGivesIdenticalRowsUnderOneAndThreeRanks) {
       EXPECT_EQ(c.reals, d.reals) << u.plan.attack << " " << c.name;
     }
   }
+}
+
+TEST_F(RunTest, StatusReportsALiveRunWhileItIsGoing) {
+  const std::string out = *dir_ + "/live";
+  const std::string spec =
+      WriteSpec("live", out, "[8/255]", "{latency_repeats: 10, latency_warmup: 0, batch_size: 16}");
+  const std::string pid_file = *dir_ + "/live.pid";
+  ASSERT_EQ(std::system((Mpirun(3) + Bin() + " run " + spec + " >" + out + ".log 2>&1 & echo $! >" +
+                         pid_file).c_str()),
+            0);
+  bool saw_live = false;
+  const std::string log = *dir_ + "/live-status.log";
+  for (int i = 0; i < 600 && !saw_live; ++i) {
+    if (Shell(Bin() + " status " + out, log) == 0) {
+      const std::string text = Slurp(log);
+      saw_live = text.find("' running, started") != std::string::npos &&
+                 text.find("ETA") != std::string::npos;
+    }
+    if (!saw_live) usleep(100000);
+  }
+  ASSERT_EQ(std::system(("while kill -0 $(cat " + pid_file + ") 2>/dev/null; do sleep 0.2; done").c_str()), 0);
+  EXPECT_TRUE(saw_live) << "status never showed the run in progress; last output:\n" << Slurp(log);
+  ASSERT_EQ(Shell(Bin() + " status " + out, log), 0);
+  EXPECT_NE(Slurp(log).find("' finished, started"), std::string::npos) << Slurp(log);
 }
 
 TEST_F(RunTest, SpecErrorExitsWithCode2AndNamesFileAndLine) {
