@@ -66,6 +66,25 @@ std::string CanonicalJson(const ParamMap& m) {
   return out + "}";
 }
 
+double NumberField(const ParamMap& m, const std::string& key) {
+  auto it = m.find(key);
+  if (it == m.end() || !std::holds_alternative<double>(it->second)) {
+    throw Error("common", "message lacks numeric field '" + key + "'");
+  }
+  return std::get<double>(it->second);
+}
+
+std::string RequiredTextField(const ParamMap& m, const std::string& key) {
+  auto it = m.find(key);
+  if (it == m.end()) throw Error("common", "message lacks field '" + key + "'");
+  return ScalarText(it->second);
+}
+
+std::string TextField(const ParamMap& m, const std::string& key) {
+  auto it = m.find(key);
+  return it == m.end() ? "" : ScalarText(it->second);
+}
+
 namespace {
 
 class FlatJsonParser {

@@ -31,6 +31,13 @@ std::string CanonicalJson(const ParamMap& m);
 // JSON-escapes `s` and wraps it in quotes.
 std::string JsonQuote(const std::string& s);
 
+// Field access on a parsed map. NumberField and RequiredTextField throw
+// Error (layer "common") naming the key if it is absent (or, for
+// NumberField, not a number); TextField returns "" for an absent key.
+double NumberField(const ParamMap& m, const std::string& key);
+std::string RequiredTextField(const ParamMap& m, const std::string& key);
+std::string TextField(const ParamMap& m, const std::string& key);
+
 // Parses a flat JSON object as produced by CanonicalJson. Throws Error
 // (layer "common") on malformed text.
 ParamMap ParseFlatJson(const std::string& text);

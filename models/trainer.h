@@ -1,6 +1,8 @@
 // Training of the multi-exit CNN on Fashion-MNIST: all exits trained jointly
-// (sum of per-exit cross-entropies), Adam, then per-exit test accuracy and
-// RAD 5 % / 15 % thresholds chosen on a held-out validation split.
+// with SDN-style loss weights (final exit 1; internal exit i ramps from 0.01
+// to min(0.9, 0.15 (i+1)) over training), Adam, then per-exit test accuracy
+// and RAD 5 % / 15 % thresholds chosen on a held-out validation split.
+// The caller sets torch's thread count.
 #ifndef EFFROBUST_MODELS_TRAINER_H_
 #define EFFROBUST_MODELS_TRAINER_H_
 

@@ -28,18 +28,20 @@ void Product(const std::vector<std::pair<std::string, std::vector<std::string>>>
 
 const std::string kParamPrefix = "p.";
 
-std::string GetString(const ParamMap& m, const std::string& key) {
-  auto it = m.find(key);
-  if (it == m.end()) throw OrchestratorError("unit message lacks field '" + key + "'");
-  return ScalarText(it->second);
-}
-
-double GetNumber(const ParamMap& m, const std::string& key) {
-  auto it = m.find(key);
-  if (it == m.end() || !std::holds_alternative<double>(it->second)) {
-    throw OrchestratorError("unit message lacks numeric field '" + key + "'");
-  }
-  return std::get<double>(it->second);
+// The fields that define a unit (and that its id hashes): model and its
+// content hash, dataset slice, attack with every parameter, seed.
+ParamMap IdentityFields(const WorkUnit& u) {
+  ParamMap c;
+  c["model"] = u.model;
+  c["model_hash"] = u.model_hash;
+  c["dataset"] = u.dataset;
+  c["split"] = u.split;
+  c["sample_begin"] = static_cast<double>(u.begin);
+  c["sample_end"] = static_cast<double>(u.end);
+  c["attack"] = u.attack;
+  c["seed"] = static_cast<double>(u.seed);
+  for (const auto& [k, v] : u.params) c[kParamPrefix + k] = v;
+  return c;
 }
 
 }  // namespace
@@ -89,17 +91,7 @@ std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
               throw SpecError(spec.file + ":" + std::to_string(grid.line) + ": " + e.what());
             }
             u.seed = spec.seed;
-            ParamMap c;
-            c["model"] = u.model;
-            c["model_hash"] = u.model_hash;
-            c["dataset"] = u.dataset;
-            c["split"] = u.split;
-            c["sample_begin"] = static_cast<double>(u.begin);
-            c["sample_end"] = static_cast<double>(u.end);
-            c["attack"] = u.attack;
-            c["seed"] = static_cast<double>(u.seed);
-            for (const auto& [k, v] : u.params) c[kParamPrefix + k] = v;
-            u.canonical = CanonicalJson(c);
+            u.canonical = CanonicalJson(IdentityFields(u));
             u.id = Hex16(Fnv1a64(u.canonical));
             if (!ids.insert(u.id).second) {
               throw SpecError(spec.file + ":" + std::to_string(grid.line) + ": attack '" +
@@ -127,35 +119,26 @@ std::string ModelFileHash(const std::string& path) {
 }
 
 ParamMap UnitToMap(const WorkUnit& u) {
-  ParamMap m;
+  ParamMap m = IdentityFields(u);
   m["id"] = u.id;
   m["canonical"] = u.canonical;
-  m["model"] = u.model;
   m["model_path"] = u.model_path;
-  m["model_hash"] = u.model_hash;
-  m["dataset"] = u.dataset;
-  m["split"] = u.split;
-  m["sample_begin"] = static_cast<double>(u.begin);
-  m["sample_end"] = static_cast<double>(u.end);
-  m["attack"] = u.attack;
-  m["seed"] = static_cast<double>(u.seed);
-  for (const auto& [k, v] : u.params) m[kParamPrefix + k] = v;
   return m;
 }
 
 WorkUnit UnitFromMap(const ParamMap& m) {
   WorkUnit u;
-  u.id = GetString(m, "id");
-  u.canonical = GetString(m, "canonical");
-  u.model = GetString(m, "model");
-  u.model_path = GetString(m, "model_path");
-  u.model_hash = GetString(m, "model_hash");
-  u.dataset = GetString(m, "dataset");
-  u.split = GetString(m, "split");
-  u.begin = static_cast<int64_t>(GetNumber(m, "sample_begin"));
-  u.end = static_cast<int64_t>(GetNumber(m, "sample_end"));
-  u.attack = GetString(m, "attack");
-  u.seed = static_cast<int64_t>(GetNumber(m, "seed"));
+  u.id = RequiredTextField(m, "id");
+  u.canonical = RequiredTextField(m, "canonical");
+  u.model = RequiredTextField(m, "model");
+  u.model_path = RequiredTextField(m, "model_path");
+  u.model_hash = RequiredTextField(m, "model_hash");
+  u.dataset = RequiredTextField(m, "dataset");
+  u.split = RequiredTextField(m, "split");
+  u.begin = static_cast<int64_t>(NumberField(m, "sample_begin"));
+  u.end = static_cast<int64_t>(NumberField(m, "sample_end"));
+  u.attack = RequiredTextField(m, "attack");
+  u.seed = static_cast<int64_t>(NumberField(m, "seed"));
   for (const auto& [k, v] : m) {
     if (k.rfind(kParamPrefix, 0) == 0) u.params[k.substr(kParamPrefix.size())] = v;
   }

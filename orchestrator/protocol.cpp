@@ -5,28 +5,11 @@
 #include "common/error.h"
 
 namespace effrobust {
-namespace {
-
-std::string Text(const ParamMap& m, const std::string& key) {
-  auto it = m.find(key);
-  return it == m.end() ? "" : ScalarText(it->second);
-}
-
-double Number(const ParamMap& m, const std::string& key) {
-  auto it = m.find(key);
-  if (it == m.end() || !std::holds_alternative<double>(it->second)) {
-    throw OrchestratorError("message lacks numeric field '" + key + "'");
-  }
-  return std::get<double>(it->second);
-}
-
-}  // namespace
-
 Message ReadyMessage(const std::string& held_model) {
   return {kTagReady, CanonicalJson({{"held_model", held_model}})};
 }
 
-std::string ParseReady(const Message& m) { return Text(ParseFlatJson(m.payload), "held_model"); }
+std::string ParseReady(const Message& m) { return TextField(ParseFlatJson(m.payload), "held_model"); }
 
 Message AssignMessage(const WorkUnit& unit, const RunOptions& o) {
   ParamMap m = UnitToMap(unit);
@@ -44,14 +27,14 @@ Message AssignMessage(const WorkUnit& unit, const RunOptions& o) {
 void ParseAssign(const Message& msg, WorkUnit* unit, RunOptions* o) {
   ParamMap m = ParseFlatJson(msg.payload);
   *unit = UnitFromMap(m);
-  o->run_id = static_cast<int64_t>(Number(m, "run.id"));
-  o->run_dir = Text(m, "run.dir");
-  o->device = Text(m, "run.device");
-  o->threads = static_cast<int>(Number(m, "run.threads"));
-  o->measure.latency_repeats = static_cast<int>(Number(m, "run.latency_repeats"));
-  o->measure.latency_warmup = static_cast<int>(Number(m, "run.latency_warmup"));
-  o->measure.store_adversarial = Number(m, "run.store_adversarial") != 0;
-  o->measure.batch_size = static_cast<int64_t>(Number(m, "run.batch_size"));
+  o->run_id = static_cast<int64_t>(NumberField(m, "run.id"));
+  o->run_dir = TextField(m, "run.dir");
+  o->device = TextField(m, "run.device");
+  o->threads = static_cast<int>(NumberField(m, "run.threads"));
+  o->measure.latency_repeats = static_cast<int>(NumberField(m, "run.latency_repeats"));
+  o->measure.latency_warmup = static_cast<int>(NumberField(m, "run.latency_warmup"));
+  o->measure.store_adversarial = NumberField(m, "run.store_adversarial") != 0;
+  o->measure.batch_size = static_cast<int64_t>(NumberField(m, "run.batch_size"));
 }
 
 Message ResultMessage(const UnitReport& r) {
@@ -75,18 +58,18 @@ Message ResultMessage(const UnitReport& r) {
 UnitReport ParseResult(const Message& msg) {
   ParamMap m = ParseFlatJson(msg.payload);
   UnitReport r;
-  r.unit_id = Text(m, "unit_id");
-  r.ok = Number(m, "ok") != 0;
-  r.error = Text(m, "error");
-  r.worker_rank = static_cast<int>(Number(m, "worker_rank"));
-  r.host = Text(m, "host");
-  r.held_model = Text(m, "held_model");
-  r.shard_file = Text(m, "shard_file");
-  r.row_begin = static_cast<int64_t>(Number(m, "row_begin"));
-  r.row_end = static_cast<int64_t>(Number(m, "row_end"));
-  r.started_at = Number(m, "started_at");
-  r.finished_at = Number(m, "finished_at");
-  r.wall_seconds = Number(m, "wall_seconds");
+  r.unit_id = TextField(m, "unit_id");
+  r.ok = NumberField(m, "ok") != 0;
+  r.error = TextField(m, "error");
+  r.worker_rank = static_cast<int>(NumberField(m, "worker_rank"));
+  r.host = TextField(m, "host");
+  r.held_model = TextField(m, "held_model");
+  r.shard_file = TextField(m, "shard_file");
+  r.row_begin = static_cast<int64_t>(NumberField(m, "row_begin"));
+  r.row_end = static_cast<int64_t>(NumberField(m, "row_end"));
+  r.started_at = NumberField(m, "started_at");
+  r.finished_at = NumberField(m, "finished_at");
+  r.wall_seconds = NumberField(m, "wall_seconds");
   for (const auto& [k, v] : m) {
     if (k.rfind("m.", 0) == 0 && std::holds_alternative<double>(v)) r.metrics[k.substr(2)] = std::get<double>(v);
   }
@@ -104,7 +87,7 @@ Message ShardClosedMessage(const ShardClosed& c) {
 
 ShardClosed ParseShardClosed(const Message& msg) {
   ParamMap m = ParseFlatJson(msg.payload);
-  return {Text(m, "shard_file"), static_cast<int64_t>(Number(m, "rows")), Text(m, "held_model")};
+  return {TextField(m, "shard_file"), static_cast<int64_t>(NumberField(m, "rows")), TextField(m, "held_model")};
 }
 
 std::string ShardFileName(int64_t run_id, int rank) {
