@@ -30,6 +30,17 @@ std::string ProgressLine(size_t finished, size_t failed, size_t total, double el
   return buf;
 }
 
+void StopWorkers(Transport& t, double timeout_s) {
+  for (int w = 1; w < t.size(); ++w) t.Send(w, StopMessage());
+  int open_workers = t.size() - 1;
+  const double deadline = MonotonicSeconds() + timeout_s;
+  while (open_workers > 0 && MonotonicSeconds() < deadline) {
+    int source = -1;
+    Message m;
+    if (t.Receive(1.0, &source, &m) && m.tag == kTagShardClosed) --open_workers;
+  }
+}
+
 CoordinatorResult Coordinate(Transport& t, ResultIndex& index, const std::vector<WorkUnit>& units,
                              const RunOptions& options, const CoordinatorOptions& co) {
   if (t.size() < 2) throw OrchestratorError("the coordinator needs at least one worker rank");

@@ -37,6 +37,11 @@ CoordinatorResult Coordinate(Transport& transport, ResultIndex& index,
                              const RunOptions& options,
                              const CoordinatorOptions& coordinator_options);
 
+// Tells every worker (ranks 1..size-1) to stop without work and waits up to
+// `timeout_s` for each to confirm, so a run that fails before it starts
+// (bad spec, missing model) ends every rank cleanly instead of aborting.
+void StopWorkers(Transport& transport, double timeout_s = 60);
+
 // "12/40 units (1 failed) | 0.53 units/s | ETA 52s" for progress output.
 std::string ProgressLine(size_t finished, size_t failed, size_t total,
                          double elapsed_s);

@@ -193,8 +193,10 @@ int Run(int argc, char** argv, const Args& a) {
           ExperimentSpec spec = LoadSpec(a.positional[0]);
           return CoordinateRun(spec, *transport, transport->size(), quiet);
         } catch (const SpecError& e) {
+          // Bad input is found before any unit runs: stop the workers cleanly.
           std::fprintf(stderr, "effrobust: %s\n", e.what());
-          MpiSession::Abort(2);
+          StopWorkers(*transport);
+          return 2;
         } catch (const std::exception& e) {
           std::fprintf(stderr, "effrobust: %s\n", e.what());
           MpiSession::Abort(1);

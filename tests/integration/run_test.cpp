@@ -188,6 +188,9 @@ TEST_F(RunTest, SpecErrorExitsWithCode2AndNamesFileAndLine) {
   const std::string log = *dir_ + "/bad.log";
   EXPECT_EQ(Shell(Bin() + " run " + path, log), 2);
   EXPECT_NE(Slurp(log).find(path + ":2: key 'seed'"), std::string::npos) << Slurp(log);
+  // Under MPI, rank 0 stops the workers and every rank ends; mpirun passes on 2.
+  EXPECT_EQ(Shell("timeout 120 " + Mpirun(3) + Bin() + " run " + path, log), 2) << Slurp(log);
+  EXPECT_NE(Slurp(log).find(path + ":2: key 'seed'"), std::string::npos) << Slurp(log);
 }
 
 TEST_F(RunTest, QueryAndTablesReadTheIndex) {
