@@ -10,33 +10,13 @@
 #include <vector>
 
 #include "common/error.h"
+#include "tests/support/temp_dir.h"
 #include "data/fashion_mnist.h"
 
 namespace effrobust {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "effrobust_data_XXXXXX").string();
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    const char* made = mkdtemp(buf.data());
-    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (fs::path(path_) / name).string(); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void WriteGz(const std::string& path, const std::vector<uint8_t>& bytes) {
   gzFile f = gzopen(path.c_str(), "wb");
@@ -89,7 +69,7 @@ std::string ThrownDataError(F f) {
 }
 
 TEST(ReadIdxGz, ParsesBigEndianDimensionsAndData) {
-  TempDir dir;
+  TempDir dir("data");
   const std::string p = dir.File("x.gz");
   // 258 = 0x00000102 checks byte order of the dims.
   std::vector<uint8_t> data(258 * 1);
@@ -103,7 +83,7 @@ TEST(ReadIdxGz, ParsesBigEndianDimensionsAndData) {
 }
 
 TEST(ReadIdxGz, MissingFileNamesThePath) {
-  TempDir dir;
+  TempDir dir("data");
   const std::string p = dir.File("nope.gz");
   std::string msg = ThrownDataError([&] { ReadIdxGz(p); });
   EXPECT_NE(msg.find(p), std::string::npos) << msg;
@@ -111,7 +91,7 @@ TEST(ReadIdxGz, MissingFileNamesThePath) {
 }
 
 TEST(ReadIdxGz, BadMagicNumberIsDataErrorNamingFile) {
-  TempDir dir;
+  TempDir dir("data");
   const std::string p = dir.File("bad_magic.gz");
   WriteGz(p, {0x12, 0x34, 0x56, 0x78, 0, 0, 0, 1, 9});
   std::string msg = ThrownDataError([&] { ReadIdxGz(p); });
@@ -120,7 +100,7 @@ TEST(ReadIdxGz, BadMagicNumberIsDataErrorNamingFile) {
 }
 
 TEST(ReadIdxGz, TruncatedDataIsDataError) {
-  TempDir dir;
+  TempDir dir("data");
   const std::string p = dir.File("short.gz");
   WriteGz(p, IdxBytes({10, 4}, std::vector<uint8_t>(39, 1)));  // one byte short
   std::string msg = ThrownDataError([&] { ReadIdxGz(p); });
@@ -129,7 +109,7 @@ TEST(ReadIdxGz, TruncatedDataIsDataError) {
 }
 
 TEST(ReadIdxGz, TruncatedHeaderIsDataError) {
-  TempDir dir;
+  TempDir dir("data");
   const std::string p = dir.File("short_header.gz");
   WriteGz(p, {0, 0, 0x08, 3, 0, 0, 0, 5});  // promises 3 dims, has 1
   std::string msg = ThrownDataError([&] { ReadIdxGz(p); });
@@ -137,7 +117,7 @@ TEST(ReadIdxGz, TruncatedHeaderIsDataError) {
 }
 
 TEST(ReadIdxGz, CorruptGzipStreamIsDataError) {
-  TempDir dir;
+  TempDir dir("data");
   const std::string p = dir.File("corrupt.gz");
   // Compress a valid IDX file, then damage the deflate payload.
   const std::string good = dir.File("good.gz");
@@ -153,7 +133,7 @@ TEST(ReadIdxGz, CorruptGzipStreamIsDataError) {
 }
 
 TEST(ReadIdxGz, CutOffGzipFileIsDataError) {
-  TempDir dir;
+  TempDir dir("data");
   const std::string good = dir.File("good.gz");
   std::vector<uint8_t> data(5000);
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>((i * 131) ^ (i >> 3));
@@ -169,7 +149,7 @@ TEST(ReadIdxGz, CutOffGzipFileIsDataError) {
 }
 
 TEST(LoadFashionMnist, LoadsTinySplitWithShapeAndLabels) {
-  TempDir dir;
+  TempDir dir("data");
   WriteTinySplit(dir, 12, 12);
   ImageSet s = LoadFashionMnist(dir.path(), "train");
   EXPECT_EQ(s.count, 12);
@@ -184,7 +164,7 @@ TEST(LoadFashionMnist, LoadsTinySplitWithShapeAndLabels) {
 }
 
 TEST(LoadFashionMnist, CountMismatchNamesBothFiles) {
-  TempDir dir;
+  TempDir dir("data");
   WriteTinySplit(dir, 12, 11);
   std::string msg = ThrownDataError([&] { LoadFashionMnist(dir.path(), "train"); });
   EXPECT_NE(msg.find("mismatch"), std::string::npos) << msg;
@@ -193,7 +173,7 @@ TEST(LoadFashionMnist, CountMismatchNamesBothFiles) {
 }
 
 TEST(LoadFashionMnist, BadSplitNamesAllowedValues) {
-  TempDir dir;
+  TempDir dir("data");
   std::string msg = ThrownDataError([&] { LoadFashionMnist(dir.path(), "validation"); });
   EXPECT_NE(msg.find("validation"), std::string::npos) << msg;
   EXPECT_NE(msg.find("train"), std::string::npos) << msg;

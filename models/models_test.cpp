@@ -10,6 +10,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "tests/support/temp_dir.h"
 #include "data/fashion_mnist.h"
 #include "data/tensor_view.h"
 #include "evaluation/early_exit.h"
@@ -21,25 +22,6 @@ namespace effrobust {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "effrobust_models_XXXXXX").string();
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    if (mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = buf.data();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
 
 template <typename F>
 std::string ThrownModelError(F f) {
@@ -312,7 +294,7 @@ TEST(TrainMultiExit, RejectsValidationSplitLargerThanTrainingSet) {
 // --- checkpoints --------------------------------------------------------------
 
 TEST_F(TrainedModel, SaveLoadRoundTripGivesIdenticalOutputsAndMetadata) {
-  TempDir dir;
+  TempDir dir("models");
   const std::string path = dir.File("m.pt");
   SaveModel(path, result_->model, result_->meta);
   ASSERT_TRUE(fs::exists(path + ".json"));
@@ -334,7 +316,7 @@ TEST_F(TrainedModel, SaveLoadRoundTripGivesIdenticalOutputsAndMetadata) {
 }
 
 TEST_F(TrainedModel, SaveModelRefusesToOverwriteUnlessAsked) {
-  TempDir dir;
+  TempDir dir("models");
   const std::string path = dir.File("m.pt");
   SaveModel(path, result_->model, result_->meta);
   std::string msg = ThrownModelError([&] { SaveModel(path, result_->model, result_->meta); });
@@ -344,7 +326,7 @@ TEST_F(TrainedModel, SaveModelRefusesToOverwriteUnlessAsked) {
 }
 
 TEST_F(TrainedModel, LoadModelWithWrongDatasetNamesFileAndDatasets) {
-  TempDir dir;
+  TempDir dir("models");
   const std::string path = dir.File("m.pt");
   SaveModel(path, result_->model, result_->meta);
   std::string msg = ThrownModelError([&] { LoadModel(path, "multi_exit_cnn", "cifar10"); });
@@ -355,7 +337,7 @@ TEST_F(TrainedModel, LoadModelWithWrongDatasetNamesFileAndDatasets) {
 }
 
 TEST_F(TrainedModel, LoadModelWithWrongArchNamesFileAndArch) {
-  TempDir dir;
+  TempDir dir("models");
   const std::string path = dir.File("m.pt");
   SaveModel(path, result_->model, result_->meta);
   std::string msg = ThrownModelError([&] { LoadModel(path, "resnet56_sdn"); });
@@ -369,7 +351,7 @@ TEST(LoadModel, MissingFileIsModelErrorNamingIt) {
 }
 
 TEST(LoadModel, GarbageFileIsModelErrorNamingIt) {
-  TempDir dir;
+  TempDir dir("models");
   const std::string path = dir.File("garbage.pt");
   std::ofstream(path) << "this is not a torch archive";
   std::string msg = ThrownModelError([&] { LoadModel(path); });

@@ -231,6 +231,25 @@ Handle CreateExtendible(hid_t loc, const std::string& name, hid_t file_type,
                     H5Dclose, where, "cannot create dataset");
 }
 
+// The file dataspace of `dset` with the hyperslab `offset`/`block` selected,
+// and a memory dataspace of shape `block`: what one read or write of a row
+// range needs.
+struct RowSelection {
+  Handle file_space;
+  Handle mem_space;
+};
+RowSelection SelectRows(hid_t dset, const std::vector<hsize_t>& offset,
+                        const std::vector<hsize_t>& block, const std::string& where) {
+  RowSelection sel;
+  sel.file_space = MakeHandle(H5Dget_space(dset), H5Sclose, where, "cannot get dataspace");
+  Check(H5Sselect_hyperslab(sel.file_space.get(), H5S_SELECT_SET, offset.data(), nullptr,
+                            block.data(), nullptr),
+        where, "cannot select rows");
+  sel.mem_space = MakeHandle(H5Screate_simple(static_cast<int>(block.size()), block.data(), nullptr),
+                             H5Sclose, where, "cannot create memory dataspace");
+  return sel;
+}
+
 // Sets the extent of `dset` to [start + count, tail...] and writes `data`
 // (count rows) at row `start`.
 void ExtendAndWrite(hid_t dset, const std::vector<hsize_t>& tail, hsize_t start,
@@ -244,14 +263,9 @@ void ExtendAndWrite(hid_t dset, const std::vector<hsize_t>& tail, hsize_t start,
   for (size_t i = 0; i < tail.size(); ++i) dims[i + 1] = block[i + 1] = tail[i];
   Check(H5Dset_extent(dset, dims.data()), where, "cannot extend dataset");
   if (count == 0) return;
-  Handle file_space = MakeHandle(H5Dget_space(dset), H5Sclose, where, "cannot get dataspace");
-  Check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, offset.data(), nullptr,
-                            block.data(), nullptr),
-        where, "cannot select rows");
-  Handle mem_space = MakeHandle(H5Screate_simple(rank, block.data(), nullptr), H5Sclose, where,
-                                "cannot create memory dataspace");
-  Check(H5Dwrite(dset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data), where,
-        "cannot write rows");
+  RowSelection sel = SelectRows(dset, offset, block, where);
+  Check(H5Dwrite(dset, mem_type, sel.mem_space.get(), sel.file_space.get(), H5P_DEFAULT, data),
+        where, "cannot write rows");
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {
@@ -635,14 +649,9 @@ void ReadRows(hid_t dset, const std::vector<hsize_t>& dims, hsize_t begin, hsize
   std::vector<hsize_t> offset(rank, 0), block(dims);
   offset[0] = begin;
   block[0] = count;
-  Handle file_space = MakeHandle(H5Dget_space(dset), H5Sclose, where, "cannot get dataspace");
-  Check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, offset.data(), nullptr,
-                            block.data(), nullptr),
-        where, "cannot select rows");
-  Handle mem_space = MakeHandle(H5Screate_simple(rank, block.data(), nullptr), H5Sclose, where,
-                                "cannot create memory dataspace");
-  Check(H5Dread(dset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, out), where,
-        "cannot read rows");
+  RowSelection sel = SelectRows(dset, offset, block, where);
+  Check(H5Dread(dset, mem_type, sel.mem_space.get(), sel.file_space.get(), H5P_DEFAULT, out),
+        where, "cannot read rows");
 }
 
 // Names of the links in `group`, in creation order when tracked.
