@@ -215,7 +215,7 @@ ExperimentSpec ParseSpec(const std::string& text, const std::string& file) {
   if (!root.IsMap()) throw SpecError(file + ": the top level must be a mapping of keys");
   r.CheckKeys(root, "the top level",
               {"name", "seed", "output", "device", "threads", "models", "datasets", "attacks",
-               "measure"});
+               "measure", "policy"});
   ExperimentSpec spec;
   spec.file = file;
   spec.text = text;
@@ -245,6 +245,22 @@ ExperimentSpec ParseSpec(const std::string& text, const std::string& file) {
     spec.measure.batch_size = r.Int(measure, "batch_size", "measure", 1, 100000, &d_batch);
     spec.measure.store_adversarial =
         r.Bool(measure, "store_adversarial", "measure", spec.measure.store_adversarial);
+  }
+  YAML::Node policy = root["policy"];
+  if (policy) {
+    r.CheckKeys(policy, "policy", {"max_retries", "drain_grace_s", "lease_timeout_s", "heartbeat_s"});
+    PolicySpec& p = spec.policy;
+    const int64_t d_retries = p.max_retries, d_grace = p.drain_grace_s, d_lease = p.lease_timeout_s,
+                  d_beat = p.heartbeat_s;
+    p.max_retries = static_cast<int>(r.Int(policy, "max_retries", "policy", 0, 100, &d_retries));
+    p.drain_grace_s = static_cast<int>(r.Int(policy, "drain_grace_s", "policy", 1, 86400, &d_grace));
+    p.lease_timeout_s = static_cast<int>(r.Int(policy, "lease_timeout_s", "policy", 2, 604800, &d_lease));
+    p.heartbeat_s = static_cast<int>(r.Int(policy, "heartbeat_s", "policy", 1, 86400, &d_beat));
+    if (p.heartbeat_s >= p.lease_timeout_s) {
+      r.Fail(policy["heartbeat_s"], "key 'policy.heartbeat_s' = '" + std::to_string(p.heartbeat_s) +
+                                        "' must be smaller than policy.lease_timeout_s (" +
+                                        std::to_string(p.lease_timeout_s) + ")");
+    }
   }
   return spec;
 }

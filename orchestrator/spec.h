@@ -41,6 +41,14 @@ struct MeasureSpec {
   int64_t batch_size = 250;       // Default: 250 samples per attack batch
 };
 
+// How the run copes with failures and stops (not part of any unit's identity).
+struct PolicySpec {
+  int max_retries = 2;         // Default: a failing unit is retried up to 2 more times per run
+  int drain_grace_s = 60;      // Default: 60 s for busy workers to finish after a stop signal
+  int lease_timeout_s = 600;   // Default: a worker silent for 600 s loses its unit
+  int heartbeat_s = 30;        // Default: workers report progress every 30 s
+};
+
 struct ExperimentSpec {
   std::string file;    // path as given
   std::string text;    // the YAML text (stored with the run)
@@ -53,6 +61,7 @@ struct ExperimentSpec {
   std::vector<DatasetSpec> datasets;
   std::vector<AttackGrid> attacks;
   MeasureSpec measure;
+  PolicySpec policy;
 };
 
 // Parses YAML `text`; `file` is used in error messages. Validates keys,
