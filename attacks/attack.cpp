@@ -122,6 +122,13 @@ torch::Tensor InputGradient(const torch::Tensor& input,
   torch::AutoGradMode grad_on(true);
   torch::Tensor leaf = input.detach().requires_grad_(true);
   torch::Tensor loss = loss_of(leaf);
+  // A NaN/inf loss would silently turn the perturbation into garbage: it is
+  // an error inside the unit (reported, retried, then marked failed).
+  if (!torch::isfinite(loss).all().item<bool>()) {
+    const double v = loss.sum().item<double>();
+    throw AttackError("the attack loss is not finite (" + std::to_string(v) +
+                      "); the input or the attack parameters make the gradient undefined");
+  }
   return torch::autograd::grad({loss}, {leaf})[0].detach();
 }
 

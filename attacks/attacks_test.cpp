@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "attacks/attack.h"
+#include "attacks/attack_util.h"
 #include "attacks/catalog.h"
 #include "common/error.h"
 #include "common/hash.h"
@@ -108,6 +109,15 @@ TEST(MakeAttack, DeepSlothRejectsUnknownNorm) {
   ParamMap p = Params("deepsloth", {});
   p["norm"] = std::string("l1");
   EXPECT_THROW(MakeAttack("deepsloth", p), AttackError);
+}
+
+TEST(InputGradient, NonFiniteLossIsAnAttackErrorNotGarbage) {
+  torch::Tensor x = torch::ones({2, 3});
+  EXPECT_NO_THROW(attacks_internal::InputGradient(x, [](const torch::Tensor& in) { return in.sum(); }));
+  EXPECT_THROW(attacks_internal::InputGradient(x, [](const torch::Tensor& in) { return (in / 0.0).sum() * 0.0; }),
+               AttackError);
+  EXPECT_THROW(attacks_internal::InputGradient(x, [](const torch::Tensor& in) { return in.log().sum() - INFINITY; }),
+               AttackError);
 }
 
 TEST(AttackRun, RejectsSeedCountMismatchAndTrainingMode) {
