@@ -2,6 +2,8 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -593,6 +595,42 @@ TEST_F(IndexTest, WritableOpenOfAFirstSchemaDatabaseAddsTheMissingColumns) {
   // Opening again finds the columns present and changes nothing.
   index.reset();
   EXPECT_EQ(OpenSqliteIndex(path_)->Units().size(), 2u);
+}
+
+TEST_F(IndexTest, ReaderNamesAHotJournalAndTheNextWriterRollsItBack) {
+  OpenSqliteIndex(path_, JournalSetting::kDelete)->PlanUnits(1, {Plan("u1", "sdn", 0)});
+  // A writer killed in the middle of a large commit leaves a hot journal.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    sqlite3* db = nullptr;
+    sqlite3_open(path_.c_str(), &db);
+    sqlite3_exec(db,
+                 "PRAGMA cache_size = 1; BEGIN IMMEDIATE; CREATE TABLE big (x); "
+                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+                 "INSERT INTO big SELECT randomblob(2000) FROM n; "
+                 "UPDATE units SET status = 'failed';",
+                 nullptr, nullptr, nullptr);
+    ::_exit(0);  // no COMMIT, no close
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(std::filesystem::exists(path_ + "-journal"));
+  try {
+    OpenSqliteIndexReadOnly(path_)->Units();
+    FAIL() << "read through a hot journal";
+  } catch (const ResultsError& e) {
+    EXPECT_NE(std::string(e.what()).find(path_ + "-journal' is left by a writer killed"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(RunQuery(path_, "SELECT count(*) FROM units"), ResultsError);
+  OpenSqliteIndex(path_, JournalSetting::kDelete);  // rolls the commit back
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-journal"));
+  const auto units = OpenSqliteIndexReadOnly(path_)->Units();
+  ASSERT_EQ(units.size(), 1u);
+  EXPECT_EQ(units[0].status, "pending");
+  EXPECT_THROW(RunQuery(path_, "SELECT count(*) FROM big"), ResultsError);
 }
 
 }  // namespace

@@ -67,7 +67,8 @@ std::string RefusedAction(int action, const char* arg1, const char* arg2) {
 // Owns a read-only connection and the statement being run.
 class ReadOnlyQuery {
  public:
-  explicit ReadOnlyQuery(const std::string& path) : where_("index '" + path + "'") {
+  explicit ReadOnlyQuery(const std::string& path)
+      : path_(path), where_("index '" + path + "'") {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
       throw ResultsError(where_ + ": cannot open for query: " + std::strerror(errno));
@@ -128,7 +129,9 @@ class ReadOnlyQuery {
 
  private:
   [[noreturn]] void Fail(const std::string& what) const {
-    throw ResultsError(where_ + ": " + what + ": " + sqlite3_errmsg(db_));
+    std::string text = sqlite3_errmsg(db_);
+    if (sqlite3_extended_errcode(db_) == SQLITE_READONLY_ROLLBACK) text += HotJournalHint(path_);
+    throw ResultsError(where_ + ": " + what + ": " + text);
   }
 
   [[noreturn]] void Refuse(const std::string& sql, const std::string& what) const {
@@ -184,6 +187,7 @@ class ReadOnlyQuery {
     }
   }
 
+  std::string path_;
   std::string where_;
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;

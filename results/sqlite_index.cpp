@@ -154,7 +154,14 @@ class Connection {
   std::string Where() const { return "index '" + path_ + "'"; }
 
   [[noreturn]] void Fail(const std::string& where, const std::string& what) const {
-    throw ResultsError(where + ": " + what + ": " + sqlite3_errmsg(db_));
+    throw ResultsError(where + ": " + what + ": " + ErrorText());
+  }
+
+  // SQLite's message for the last error, with a hint for a hot journal.
+  std::string ErrorText() const {
+    std::string text = sqlite3_errmsg(db_);
+    if (sqlite3_extended_errcode(db_) == SQLITE_READONLY_ROLLBACK) text += HotJournalHint(path_);
+    return text;
   }
 
   // Runs one or more statements without parameters.
@@ -162,6 +169,9 @@ class Connection {
     char* error = nullptr;
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
       std::string message = error != nullptr ? error : sqlite3_errmsg(db_);
+      if (sqlite3_extended_errcode(db_) == SQLITE_READONLY_ROLLBACK) {
+        message += HotJournalHint(path_);
+      }
       sqlite3_free(error);
       throw ResultsError(where + ": " + message);
     }
@@ -179,7 +189,7 @@ class Connection {
       const unsigned char* text = sqlite3_column_text(stmt, 0);
       if (text != nullptr) out = reinterpret_cast<const char*>(text);
     } else if (rc != SQLITE_DONE) {
-      std::string message = sqlite3_errmsg(db_);
+      std::string message = ErrorText();
       sqlite3_finalize(stmt);
       throw ResultsError(where + ": '" + sql + "' failed: " + message);
     }

@@ -78,6 +78,12 @@ std::string SharedFilesystemName(uint64_t f_type) {
   return "";
 }
 
+std::string HotJournalHint(const std::string& index_path) {
+  return " ('" + index_path +
+         "-journal' is left by a writer killed in the middle of a commit; keep it: the next "
+         "`effrobust run` on this directory rolls the commit back, after which readers work)";
+}
+
 JournalChoice ChooseJournalMode(const std::string& directory, JournalSetting setting) {
   const std::string variable = kJournalEnvironmentVariable;
   if (setting == JournalSetting::kWal) return {JournalMode::kWal, variable + "=wal"};

@@ -46,6 +46,12 @@ JournalSetting JournalSettingFromEnvironment();
 // from a 32-bit f_type match too.
 std::string SharedFilesystemName(uint64_t f_type);
 
+// What to tell a reader that cannot read the index at `index_path` because a
+// hot rollback journal ("<index_path>-journal", left by a writer killed in
+// the middle of a commit) must be rolled back first, which only a writer can
+// do (SQLITE_READONLY_ROLLBACK).
+std::string HotJournalHint(const std::string& index_path);
+
 // Chooses the journal mode for an index in `directory`: the setting if it
 // is kWal or kDelete; for kAuto, statfs(directory) and kDelete on a shared
 // filesystem, kWal otherwise (also when statfs fails: the reason says so).
