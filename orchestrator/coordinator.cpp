@@ -128,21 +128,7 @@ class CoordinatorLoop {
                   " (its lease was taken away or it was already committed)");
           return;
         }
-        UnitCompletion c;
-        c.unit_id = r.unit_id;
-        c.run_id = options_.run_id;
-        c.worker_rank = r.worker_rank;
-        c.host = r.host;
-        c.device = r.device;
-        c.device_name = r.device_name;
-        c.started_at = r.started_at;
-        c.finished_at = r.finished_at;
-        c.wall_seconds = r.wall_seconds;
-        c.shard_file = r.shard_file;
-        c.row_begin = r.row_begin;
-        c.row_end = r.row_end;
-        c.metrics = r.metrics;
-        index_.CommitUnit(c);
+        index_.CommitUnit(CompletionOf(r, options_.run_id));
         return;
       }
       case UnitOutcome::kFailed: {

@@ -93,6 +93,19 @@ std::string GitCommit() {
   return head;
 }
 
+SlurmProvenance SlurmFromEnvironment() {
+  SlurmProvenance slurm;
+  if (const char* id = std::getenv("SLURM_JOB_ID")) slurm.job_id = id;
+  if (const char* count = std::getenv("SLURM_RESTART_COUNT")) {
+    char* end = nullptr;
+    const long n = std::strtol(count, &end, 10);
+    if (end != count && *end == '\0' && n >= 0 && n <= 1000000) {
+      slurm.restart_count = static_cast<int>(n);
+    }
+  }
+  return slurm;
+}
+
 std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec) {
   std::map<std::string, std::string> hashes;
   for (const auto& m : spec.models) {
@@ -128,10 +141,9 @@ PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env) {
   rec.ranks = env.ranks;
   rec.started_at = WallSeconds();
   rec.status = "running";
-  if (const char* job = std::getenv("SLURM_JOB_ID")) rec.slurm_job_id = job;
-  if (const char* restarts = std::getenv("SLURM_RESTART_COUNT")) {
-    rec.slurm_restart_count = std::atoi(restarts);
-  }
+  const SlurmProvenance slurm = SlurmFromEnvironment();
+  rec.slurm_job_id = slurm.job_id;
+  rec.slurm_restart_count = slurm.restart_count;
   const int64_t run_id = run.index->BeginRun(rec);
 
   std::vector<UnitPlan> plans;

@@ -68,6 +68,15 @@ std::string IndexPath(const std::string& run_dir);
 // uncommitted changes ("unknown" outside a checkout).
 std::string GitCommit();
 
+// The Slurm job this process runs in, for provenance in runs rows and shard
+// attributes: $SLURM_JOB_ID ("" outside Slurm) and $SLURM_RESTART_COUNT
+// (times the job was requeued; 0 when unset or not a number).
+struct SlurmProvenance {
+  std::string job_id;
+  int restart_count = 0;
+};
+SlurmProvenance SlurmFromEnvironment();
+
 }  // namespace effrobust
 
 #endif  // EFFROBUST_ORCHESTRATOR_EXPERIMENT_H_

@@ -58,6 +58,7 @@ UnitPlan WorkUnit::ToPlan() const {
   p.params_json = CanonicalJson(params);
   p.seed = seed;
   p.spec_json = canonical;
+  p.model_path = model_path;
   return p;
 }
 

@@ -66,6 +66,24 @@ void ParseAssign(const Message& msg, WorkUnit* unit, int64_t* token, RunOptions*
   o->measure.batch_size = static_cast<int64_t>(NumberField(m, "run.batch_size"));
 }
 
+UnitCompletion CompletionOf(const UnitReport& r, int64_t run_id) {
+  UnitCompletion c;
+  c.unit_id = r.unit_id;
+  c.run_id = run_id;
+  c.worker_rank = r.worker_rank;
+  c.host = r.host;
+  c.device = r.device;
+  c.device_name = r.device_name;
+  c.started_at = r.started_at;
+  c.finished_at = r.finished_at;
+  c.wall_seconds = r.wall_seconds;
+  c.shard_file = r.shard_file;
+  c.row_begin = r.row_begin;
+  c.row_end = r.row_end;
+  c.metrics = r.metrics;
+  return c;
+}
+
 Message ResultMessage(const UnitReport& r) {
   ParamMap m;
   m["unit_id"] = r.unit_id;

@@ -77,6 +77,10 @@ HeartbeatInfo ParseHeartbeat(const Message& m);
 
 Message DrainMessage();
 
+// What the index stores of a unit that finished (outcome kDone) in run
+// `run_id`.
+UnitCompletion CompletionOf(const UnitReport& report, int64_t run_id);
+
 Message ResultMessage(const UnitReport& report);
 UnitReport ParseResult(const Message& m);
 

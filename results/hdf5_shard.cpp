@@ -6,9 +6,12 @@
 //                      float64 (H5T_IEEE_F64LE), chunked, shuffle + deflate
 //   /rows/unit_id      1-D extendible fixed 16-byte string (NUL padded)
 //   /tensors/<name>    optional float32 [rows, row_shape...], chunked by rows
+//   /units/unit_id     1-D extendible variable-length UTF-8 string: one entry
+//   /units/record      per finished unit, its id and completion record (JSON)
 //
 // Every dataset under /rows has the same extent; /rows/unit_id is written last
-// in each Append, so its extent is the authoritative row count.
+// in each Append, so its extent is the authoritative row count. Likewise
+// /units/unit_id is written after /units/record.
 #include <fcntl.h>
 #include <hdf5.h>
 #include <sys/stat.h>
@@ -33,6 +36,9 @@ constexpr char kFormatAttribute[] = "format";
 constexpr char kFormatValue[] = "effrobust-shard-1";
 constexpr char kRowsGroup[] = "/rows";
 constexpr char kTensorsGroup[] = "/tensors";
+constexpr char kUnitsGroup[] = "/units";
+constexpr char kRecordName[] = "record";
+constexpr hsize_t kRecordChunkRows = 64;
 constexpr char kUnitIdName[] = "unit_id";
 constexpr hsize_t kColumnChunkRows = 16384;
 constexpr size_t kUnitIdBytes = 16;
@@ -209,8 +215,8 @@ void WriteStringAttribute(hid_t loc, const std::string& name, const std::string&
 // Creates an extendible chunked dataset of shape [0, tail...] with maximum
 // shape [unlimited, tail...].
 Handle CreateExtendible(hid_t loc, const std::string& name, hid_t file_type,
-                        const std::vector<hsize_t>& tail, hsize_t chunk_rows,
-                        bool shuffle, const std::string& where) {
+                        const std::vector<hsize_t>& tail, hsize_t chunk_rows, bool shuffle,
+                        const std::string& where, bool deflate = true) {
   const int rank = static_cast<int>(tail.size()) + 1;
   std::vector<hsize_t> dims(rank, 0), max_dims(rank, 0), chunk(rank, 0);
   dims[0] = 0;
@@ -225,7 +231,9 @@ Handle CreateExtendible(hid_t loc, const std::string& name, hid_t file_type,
                            "cannot create dataset property list");
   Check(H5Pset_chunk(dcpl.get(), rank, chunk.data()), where, "cannot set chunking");
   if (shuffle) Check(H5Pset_shuffle(dcpl.get()), where, "cannot enable shuffle filter");
-  Check(H5Pset_deflate(dcpl.get(), kDeflateLevel), where, "cannot enable deflate filter");
+  if (deflate) {
+    Check(H5Pset_deflate(dcpl.get(), kDeflateLevel), where, "cannot enable deflate filter");
+  }
   return MakeHandle(H5Dcreate2(loc, name.c_str(), file_type, space.get(), H5P_DEFAULT,
                                dcpl.get(), H5P_DEFAULT),
                     H5Dclose, where, "cannot create dataset");
@@ -344,6 +352,7 @@ class Hdf5ShardWriter : public ShardWriter {
       Handle type = UnitIdType(kUnitIdBytes, ctx);
       unit_ids_ = CreateExtendible(rows_group_.get(), kUnitIdName, type.get(), {},
                                    kColumnChunkRows, /*shuffle=*/false, ctx);
+      CreateUnitRecordDatasets(where);
       Check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), where, "cannot flush");
     } catch (...) {
       Abandon();
@@ -404,6 +413,23 @@ class Hdf5ShardWriter : public ShardWriter {
     return RowRange{static_cast<int64_t>(start), rows_};
   }
 
+  void AppendUnitRecord(const std::string& unit_id, const std::string& record_json) override {
+    QuietHdf5();
+    const std::string where = Where() + " unit '" + unit_id + "' record";
+    if (stage_ != Stage::kOpen) throw ResultsError(where + ": append to a closed or failed shard");
+    if (unit_id.empty()) throw ResultsError(where + ": empty unit id");
+    const hsize_t start = static_cast<hsize_t>(records_);
+    Handle type = VariableStringType(where);
+    const char* record = record_json.c_str();
+    ExtendAndWrite(records_dataset_.get(), {}, start, 1, type.get(), &record,
+                   where + " dataset '/units/record'");
+    const char* id = unit_id.c_str();
+    ExtendAndWrite(record_ids_.get(), {}, start, 1, type.get(), &id,
+                   where + " dataset '/units/unit_id'");
+    Check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), where, "cannot flush");
+    ++records_;
+  }
+
   int64_t row_count() const override { return rows_; }
 
   void Close() override {
@@ -423,6 +449,9 @@ class Hdf5ShardWriter : public ShardWriter {
         tensors_group_.Reset();
         unit_ids_.Reset();
         rows_group_.Reset();
+        record_ids_.Reset();
+        records_dataset_.Reset();
+        units_group_.Reset();
         if (file_.Reset() < 0) {
           stage_ = Stage::kBroken;
           FailHdf5(where, "cannot close '" + temp_path_ + "' (kept, not renamed)");
@@ -461,10 +490,29 @@ class Hdf5ShardWriter : public ShardWriter {
     tensors_group_.Reset();
     unit_ids_.Reset();
     rows_group_.Reset();
+    record_ids_.Reset();
+    records_dataset_.Reset();
+    units_group_.Reset();
     file_.Reset();
     H5Eclear2(H5E_DEFAULT);
     ::unlink(temp_path_.c_str());
     stage_ = Stage::kBroken;
+  }
+
+  // /units with its two empty, extendible string datasets.
+  void CreateUnitRecordDatasets(const std::string& where) {
+    const std::string ctx = where + " group '/units'";
+    units_group_ =
+        MakeHandle(H5Gcreate2(file_.get(), kUnitsGroup, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                   H5Gclose, ctx, "cannot create group");
+    Handle type = VariableStringType(ctx);
+    // Variable-length strings live in the global heap: no filters.
+    records_dataset_ =
+        CreateExtendible(units_group_.get(), kRecordName, type.get(), {}, kRecordChunkRows,
+                         /*shuffle=*/false, where + " dataset '/units/record'", /*deflate=*/false);
+    record_ids_ =
+        CreateExtendible(units_group_.get(), kUnitIdName, type.get(), {}, kRecordChunkRows,
+                         /*shuffle=*/false, where + " dataset '/units/unit_id'", /*deflate=*/false);
   }
 
   static size_t CheckedRows(const RowBatch& batch, const std::string& where) {
@@ -609,6 +657,10 @@ class Hdf5ShardWriter : public ShardWriter {
   std::string tensor_name_;
   std::vector<int64_t> tensor_shape_;
   int64_t rows_ = 0;
+  Handle units_group_;
+  Handle records_dataset_;
+  Handle record_ids_;
+  int64_t records_ = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -820,6 +872,55 @@ RowBatch ReadShardRows(const std::string& path, RowRange range, bool with_tensor
 int64_t ShardRowCount(const std::string& path) {
   Handle file = OpenShardForRead(path);
   return UnitIdRows(file.get(), "shard '" + path + "'");
+}
+
+std::vector<StoredUnitRecord> ReadShardUnitRecords(const std::string& path) {
+  const std::string where = "shard '" + path + "'";
+  Handle file = OpenShardForRead(path);
+  std::vector<StoredUnitRecord> records;
+  if (!LinkExists(file.get(), kUnitsGroup, where)) return records;
+  const std::string ids_name = std::string(kUnitsGroup) + "/" + kUnitIdName;
+  const std::string records_name = std::string(kUnitsGroup) + "/" + kRecordName;
+  Handle ids = OpenDataset(file.get(), ids_name, where);
+  Handle texts = OpenDataset(file.get(), records_name, where);
+  const std::vector<hsize_t> id_dims =
+      DatasetDims(ids.get(), where + " dataset '" + ids_name + "'");
+  const std::vector<hsize_t> text_dims =
+      DatasetDims(texts.get(), where + " dataset '" + records_name + "'");
+  if (id_dims.size() != 1 || text_dims.size() != 1) {
+    throw ResultsError(where + ": /units datasets must have 1 dimension");
+  }
+  // unit_id is written last: its extent counts the complete records.
+  const hsize_t n = id_dims[0];
+  if (text_dims[0] < n) {
+    throw ResultsError(where + " dataset '" + records_name + "': has " +
+                       std::to_string(text_dims[0]) + " records but '" + ids_name + "' has " +
+                       std::to_string(n));
+  }
+  const auto read_strings = [&](hid_t dset, const std::vector<hsize_t>& dims,
+                                const std::string& ctx) {
+    Handle type = MakeHandle(H5Dget_type(dset), H5Tclose, ctx, "cannot get type");
+    if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) <= 0) {
+      throw ResultsError(ctx + ": expected a variable-length string dataset");
+    }
+    Handle mem = VariableStringType(ctx);
+    std::vector<char*> buffer(static_cast<size_t>(n), nullptr);
+    ReadRows(dset, dims, 0, n, mem.get(), buffer.data(), ctx);
+    std::vector<std::string> out;
+    out.reserve(buffer.size());
+    for (char* s : buffer) {
+      out.push_back(s != nullptr ? s : "");
+      if (s != nullptr) H5free_memory(s);
+    }
+    return out;
+  };
+  const std::vector<std::string> id_text =
+      read_strings(ids.get(), id_dims, where + " dataset '" + ids_name + "'");
+  const std::vector<std::string> record_text =
+      read_strings(texts.get(), text_dims, where + " dataset '" + records_name + "'");
+  records.reserve(id_text.size());
+  for (size_t i = 0; i < id_text.size(); ++i) records.push_back({id_text[i], record_text[i]});
+  return records;
 }
 
 ShardAttributes ReadShardAttributes(const std::string& path) {

@@ -17,8 +17,18 @@
 // "drained" (stopped by a signal with units left), "interrupted" (the
 // process died; found by the next run).
 //
+// Columns added after the first release (added with ALTER TABLE when an
+// older database is opened for writing; read as empty/0 when absent):
+//   runs.slurm_job_id, runs.slurm_restart_count, units.device,
+//   units.device_name.
+//
+// Journal: WAL on a local filesystem, a rollback journal (DELETE) on a
+// network or cluster filesystem (results/sqlite_journal.h). Every connection,
+// reader or writer, waits up to kIndexBusyTimeoutMs for a lock instead of
+// failing with "database is locked".
+//
 // Thread-safety: one ResultIndex per thread. Readers (OpenReadOnly/RunQuery)
-// use separate read-only connections and do not block the writer (WAL).
+// use separate read-only connections; there is one writer (rank 0).
 #ifndef EFFROBUST_RESULTS_INDEX_H_
 #define EFFROBUST_RESULTS_INDEX_H_
 
@@ -29,10 +39,16 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
+#include "results/sqlite_journal.h"
+
 namespace effrobust {
 
+// How long any connection waits for a lock held by another before giving up.
+constexpr int kIndexBusyTimeoutMs = 30000;
+
 struct RunRecord {
-  int64_t run_id = 0;  // assigned by BeginRun
+  int64_t run_id = 0;  // assigned by BeginRun unless set (see BeginRun)
   std::string name;
   std::string config_text;
   std::string config_hash;
@@ -40,11 +56,11 @@ struct RunRecord {
   std::string torch_version;
   std::string host;
   int ranks = 1;
-  std::string slurm_job_id;     // "" outside Slurm
-  int slurm_restart_count = 0;  // SLURM_RESTART_COUNT (requeues)
   double started_at = 0;  // wall seconds
   double ended_at = 0;
-  std::string status;  // "running", "finished", "failed"
+  std::string status;  // "running", "finished", "failed", "drained", "interrupted", "rebuilt"
+  std::string slurm_job_id;     // $SLURM_JOB_ID of the run ("" outside Slurm)
+  int slurm_restart_count = 0;  // $SLURM_RESTART_COUNT (requeues), 0 if unset
 };
 
 // The planned description of a unit (what the coordinator knows up front).
@@ -59,6 +75,10 @@ struct UnitPlan {
   std::string params_json;
   int64_t seed = 0;
   std::string spec_json;  // canonical text the id hashes
+  // Checkpoint path the unit runs. Carried in the shards' unit records so
+  // that `effrobust index rebuild` can find the model's metadata; not a
+  // units column (models.path holds it) and "" in what Units() returns.
+  std::string model_path;
 };
 
 // What a worker reports for a finished unit.
@@ -67,8 +87,6 @@ struct UnitCompletion {
   int64_t run_id = 0;
   int worker_rank = 0;
   std::string host;
-  std::string device;
-  std::string device_name;
   double started_at = 0;
   double finished_at = 0;
   double wall_seconds = 0;
@@ -76,6 +94,8 @@ struct UnitCompletion {
   int64_t row_begin = 0;
   int64_t row_end = 0;
   std::map<std::string, double> metrics;
+  std::string device;       // torch device that ran it ("cpu", "cuda:0"; "" unknown)
+  std::string device_name;  // e.g. the GPU model ("" unknown)
 };
 
 // A unit as stored (plan + status + completion fields).
@@ -96,6 +116,8 @@ struct UnitRecord {
   int64_t row_end = 0;
   std::map<std::string, double> metrics;
   std::string error;
+  std::string device;
+  std::string device_name;
 };
 
 struct ModelRecord {
@@ -110,7 +132,9 @@ class ResultIndex {
  public:
   virtual ~ResultIndex() = default;
 
-  // Inserts a run row with status "running"; returns its run_id.
+  // Inserts a run row with status "running"; returns its run_id: the next
+  // free id, or run.run_id if it is > 0 (used to rebuild an index with the
+  // shards' run ids; throws ResultsError if that id exists).
   virtual int64_t BeginRun(const RunRecord& run) = 0;
   virtual void EndRun(int64_t run_id, const std::string& status,
                       double ended_at) = 0;
@@ -162,10 +186,14 @@ class ResultIndex {
   virtual std::vector<ModelRecord> Models() = 0;
 };
 
-// Opens (creating if needed) the database at `path` for writing: WAL,
-// synchronous=NORMAL, schema created if absent. Throws ResultsError naming
-// the path on failure.
+// Opens (creating if needed) the database at `path` for writing: schema
+// created if absent, missing columns added, journal mode chosen by
+// ChooseJournalMode for the directory holding `path` (WAL with
+// synchronous=NORMAL, or DELETE with synchronous=FULL) and logged with the
+// reason. The first form takes the setting from EFFROBUST_SQLITE_JOURNAL.
+// Throws ResultsError naming the path on failure.
 std::unique_ptr<ResultIndex> OpenSqliteIndex(const std::string& path);
+std::unique_ptr<ResultIndex> OpenSqliteIndex(const std::string& path, JournalSetting journal);
 
 // Opens an existing database read-only (no schema changes, no writes).
 // Throws ResultsError if it does not exist.
@@ -177,8 +205,21 @@ struct QueryResult {
   std::vector<std::vector<std::string>> rows;
 };
 
-// Runs `sql` on a read-only connection (SQLITE_OPEN_READONLY): statements
-// that write fail with ResultsError carrying SQLite's message.
+// A statement refused by RunQuery before it ran because it would write to
+// the index, attach or detach a database, or change a setting. It is bad user
+// input (a SpecError: the command line exits with code 2).
+class ReadOnlyQueryError : public SpecError {
+ public:
+  using SpecError::SpecError;
+};
+
+// Runs one statement `sql` on a read-only connection (SQLITE_OPEN_READONLY,
+// query_only). Only statements that read are run: anything that would
+// modify the database (INSERT, UPDATE, DELETE, REPLACE, CREATE, DROP, ALTER,
+// VACUUM, ANALYZE, REINDEX, writing PRAGMAs), ATTACH/DETACH and PRAGMAs that
+// set a value are refused after preparing and before executing, with
+// ReadOnlyQueryError. Other failures (syntax, missing file, more than one
+// statement) throw ResultsError carrying SQLite's message.
 QueryResult RunQuery(const std::string& db_path, const std::string& sql);
 
 }  // namespace effrobust

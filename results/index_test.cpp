@@ -1,11 +1,16 @@
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -392,26 +397,88 @@ TEST_F(IndexTest, QueryReturnsColumnsAndRowsWithNullAsEmpty) {
   EXPECT_TRUE(empty.rows.empty());
 }
 
-TEST_F(IndexTest, ReadOnlyQueryRejectsWrites) {
-  OpenSqliteIndex(path_)->PlanUnits(1, {Plan("u1", "sdn", 0)});
-  const std::vector<std::string> writes = {
-      "INSERT INTO metrics (unit_id, name, value) VALUES ('u1', 'x', 1)",
-      "UPDATE units SET status = 'done'",
-      "DELETE FROM units",
-      "DROP TABLE units",
-      "CREATE TABLE t (x)",
-  };
-  for (const std::string& sql : writes) {
-    SCOPED_TRACE(sql);
-    try {
-      RunQuery(path_, sql);
-      ADD_FAILURE() << "expected ResultsError";
-    } catch (const ResultsError& e) {
-      EXPECT_NE(std::string(e.what()).find("readonly"), std::string::npos) << e.what();
-    }
+// Everything in the run directory, byte for byte.
+std::map<std::string, std::string> Snapshot(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    files[entry.path().filename().string()] = ss.str();
   }
-  const QueryResult r = RunQuery(path_, "SELECT status, (SELECT count(*) FROM metrics) FROM units");
-  EXPECT_EQ(r.rows, (std::vector<std::vector<std::string>>{{"pending", "0"}}));
+  return files;
+}
+
+TEST_F(IndexTest, ReadOnlyQueryRefusesWritesBeforeRunningThem) {
+  {
+    auto index = OpenSqliteIndex(path_);
+    index->PlanUnits(1, {Plan("u1", "sdn", 0), Plan("u2", "sdn", 100)});
+    index->CommitUnit(Completion("u2", 1, {{"acc", 0.5}}));
+  }
+  RunQuery(path_, "SELECT count(*) FROM units");  // a reader may leave WAL's -shm behind
+  const auto before = Snapshot(dir_);
+  struct Refused {
+    std::string sql;
+    std::string what;
+  };
+  const std::vector<Refused> writes = {
+      {"INSERT INTO metrics (unit_id, name, value) VALUES ('u1', 'x', 1)",
+       "would modify the index (INSERT into metrics)"},
+      {"REPLACE INTO units (unit_id) VALUES ('u9')", "would modify the index"},
+      {"UPDATE units SET status = 'done'", "would modify the index (UPDATE of units)"},
+      {"DELETE FROM units", "would modify the index (DELETE from units)"},
+      {"WITH x AS (SELECT 1) DELETE FROM metrics", "would modify the index (DELETE from metrics)"},
+      {"DROP TABLE units", "would modify the index"},
+      {"CREATE TABLE t (x)", "would modify the index"},
+      {"CREATE TEMP TABLE t (x)", "would modify the index"},
+      {"CREATE INDEX i ON units(host)", "would modify the index"},
+      {"ALTER TABLE units ADD COLUMN y", "would modify the index"},
+      {"ANALYZE", "would modify the index"},
+      {"REINDEX", "would modify the index"},
+      {"VACUUM", "would modify the index"},
+      {"VACUUM INTO '" + dir_ + "/copy.sqlite'", "would modify the index"},
+      {"ATTACH '" + dir_ + "/other.sqlite' AS other", "would attach another database"},
+      {"DETACH other", "would detach a database"},
+      {"PRAGMA user_version = 7", "would change a setting (PRAGMA user_version = 7)"},
+      {"PRAGMA journal_mode = DELETE", "would change a setting (PRAGMA journal_mode = DELETE)"},
+      {"PRAGMA query_only = 0", "would change a setting"},
+      {"PRAGMA wal_checkpoint", "would modify the index (PRAGMA wal_checkpoint)"},
+      {"PRAGMA optimize", "would modify the index (PRAGMA optimize)"},
+  };
+  for (const Refused& w : writes) {
+    SCOPED_TRACE(w.sql);
+    try {
+      RunQuery(path_, w.sql);
+      ADD_FAILURE() << "expected ReadOnlyQueryError";
+    } catch (const ReadOnlyQueryError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("query is read-only: '" + w.sql + "' " + w.what), std::string::npos)
+          << what;
+      EXPECT_NE(what.find(path_), std::string::npos) << what;
+    }
+    EXPECT_EQ(Snapshot(dir_), before) << "the run directory changed";
+  }
+  const QueryResult r = RunQuery(path_, "SELECT unit_id, status, (SELECT count(*) FROM metrics) "
+                                        "FROM units ORDER BY unit_id");
+  EXPECT_EQ(r.rows, (std::vector<std::vector<std::string>>{{"u1", "pending", "1"},
+                                                           {"u2", "done", "1"}}));
+}
+
+TEST_F(IndexTest, ReadOnlyQueryRunsReadingStatementsAndPragmas) {
+  OpenSqliteIndex(path_, JournalSetting::kWal)->PlanUnits(1, {Plan("u1", "sdn", 0)});
+  EXPECT_EQ(RunQuery(path_, "WITH x AS (SELECT unit_id FROM units) SELECT count(*) FROM x")
+                .rows[0][0],
+            "1");
+  EXPECT_EQ(RunQuery(path_, "PRAGMA journal_mode").rows[0][0], "wal");
+  EXPECT_EQ(RunQuery(path_, "PRAGMA user_version").rows[0][0], "1");
+  EXPECT_FALSE(RunQuery(path_, "PRAGMA table_info(units)").rows.empty());
+  EXPECT_FALSE(RunQuery(path_, "PRAGMA index_list(units)").rows.empty());
+  EXPECT_EQ(RunQuery(path_, "PRAGMA integrity_check").rows[0][0], "ok");
+  EXPECT_FALSE(RunQuery(path_, "EXPLAIN SELECT * FROM units").rows.empty());
+  EXPECT_EQ(RunQuery(path_, "SELECT count(*) FROM pragma_table_info('units') "
+                            "WHERE name IN ('device', 'device_name')")
+                .rows[0][0],
+            "2");
 }
 
 TEST_F(IndexTest, QueryRejectsMultipleStatementsButAllowsTrailingSemicolon) {
@@ -437,6 +504,165 @@ TEST_F(IndexTest, QuerySyntaxErrorCarriesSqliteMessage) {
   } catch (const ResultsError& e) {
     EXPECT_NE(std::string(e.what()).find("no such column"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(IndexTest, DeviceAndSlurmFieldsRoundTrip) {
+  auto index = OpenSqliteIndex(path_);
+  RunRecord run;
+  run.slurm_job_id = "424242";
+  run.slurm_restart_count = 2;
+  const int64_t run_id = index->BeginRun(run);
+  index->PlanUnits(run_id, {Plan("u1", "sdn", 0), Plan("u2", "sdn", 100)});
+  UnitCompletion c = Completion("u1", run_id, {{"acc", 1}});
+  c.device = "cuda:1";
+  c.device_name = "NVIDIA H100";
+  index->CommitUnit(c);
+  const auto units = index->Units();
+  EXPECT_EQ(Find(units, "u1").device, "cuda:1");
+  EXPECT_EQ(Find(units, "u1").device_name, "NVIDIA H100");
+  EXPECT_EQ(Find(units, "u2").device, "");
+  const auto runs = index->Runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].slurm_job_id, "424242");
+  EXPECT_EQ(runs[0].slurm_restart_count, 2);
+  EXPECT_EQ(RunQuery(path_, "SELECT device_name FROM units WHERE unit_id = 'u1'").rows[0][0],
+            "NVIDIA H100");
+}
+
+TEST_F(IndexTest, BeginRunKeepsAGivenRunIdAndRefusesATakenOne) {
+  auto index = OpenSqliteIndex(path_);
+  RunRecord run;
+  run.run_id = 7;
+  EXPECT_EQ(index->BeginRun(run), 7);
+  run.run_id = 3;
+  EXPECT_EQ(index->BeginRun(run), 3);
+  EXPECT_THROW(index->BeginRun(run), ResultsError);
+  run.run_id = 0;
+  EXPECT_EQ(index->BeginRun(run), 8);  // next after the largest
+  std::vector<int64_t> ids;
+  for (const RunRecord& r : index->Runs()) ids.push_back(r.run_id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{3, 7, 8}));
+}
+
+// The schema of the first release, before the columns added later.
+constexpr char kFirstSchema[] = R"sql(
+CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL DEFAULT '',
+  config_text TEXT, config_hash TEXT, git_commit TEXT, torch_version TEXT, host TEXT,
+  ranks INTEGER, started_at REAL, ended_at REAL, status TEXT NOT NULL);
+CREATE TABLE units (unit_id TEXT PRIMARY KEY NOT NULL, run_id INTEGER REFERENCES runs(run_id),
+  model TEXT NOT NULL, dataset TEXT NOT NULL, split TEXT NOT NULL,
+  sample_begin INTEGER NOT NULL, sample_end INTEGER NOT NULL, attack TEXT NOT NULL,
+  params_json TEXT NOT NULL, seed INTEGER NOT NULL, spec_json TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending'
+    CHECK (status IN ('pending', 'running', 'done', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0, worker_rank INTEGER, host TEXT, started_at REAL,
+  finished_at REAL, wall_seconds REAL, shard_file TEXT, row_begin INTEGER, row_end INTEGER,
+  summary_json TEXT, error TEXT);
+CREATE TABLE metrics (unit_id TEXT NOT NULL REFERENCES units(unit_id), name TEXT NOT NULL,
+  value REAL, PRIMARY KEY (unit_id, name));
+CREATE TABLE models (name TEXT PRIMARY KEY NOT NULL, path TEXT, arch TEXT, dataset TEXT,
+  metadata_json TEXT, registered_at REAL);
+PRAGMA user_version = 1;
+INSERT INTO runs (name, host, ranks, started_at, status) VALUES ('old', 'h', 3, 10, 'finished');
+INSERT INTO units (unit_id, run_id, model, dataset, split, sample_begin, sample_end, attack,
+  params_json, seed, spec_json, status, attempts, worker_rank, host, shard_file, row_begin,
+  row_end) VALUES ('old1', 1, 'sdn', 'fmnist', 'test', 0, 16, 'pgd', '{}', 1, '{}', 'done', 1,
+  2, 'h', 'shards/run0001-rank002.h5', 0, 16);
+INSERT INTO metrics VALUES ('old1', 'acc', 0.5);
+)sql";
+
+void WriteFirstSchemaDatabase(const std::string& path) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, kFirstSchema, nullptr, nullptr, &error);
+  const std::string message = error != nullptr ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+}
+
+TEST_F(IndexTest, ReadOnlyOpenOfAFirstSchemaDatabaseReadsNewFieldsAsEmpty) {
+  WriteFirstSchemaDatabase(path_);
+  auto reader = OpenSqliteIndexReadOnly(path_);
+  const auto units = reader->Units();
+  ASSERT_EQ(units.size(), 1u);
+  EXPECT_EQ(units[0].status, "done");
+  EXPECT_EQ(units[0].device, "");
+  EXPECT_EQ(units[0].metrics.at("acc"), 0.5);
+  const auto runs = reader->Runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].slurm_job_id, "");
+  EXPECT_EQ(runs[0].slurm_restart_count, 0);
+  // The read-only open changed nothing.
+  EXPECT_EQ(RunQuery(path_, "SELECT count(*) FROM pragma_table_info('units') "
+                            "WHERE name = 'device'").rows[0][0],
+            "0");
+}
+
+TEST_F(IndexTest, WritableOpenOfAFirstSchemaDatabaseAddsTheMissingColumns) {
+  WriteFirstSchemaDatabase(path_);
+  auto index = OpenSqliteIndex(path_);
+  for (const std::string& column : {"units.device", "units.device_name", "runs.slurm_job_id",
+                                    "runs.slurm_restart_count"}) {
+    const std::string table = column.substr(0, column.find('.'));
+    const std::string name = column.substr(column.find('.') + 1);
+    EXPECT_EQ(RunQuery(path_, "SELECT count(*) FROM pragma_table_info('" + table +
+                                  "') WHERE name = '" + name + "'").rows[0][0],
+              "1")
+        << column;
+  }
+  // Old rows are kept and read with defaults; new writes use the columns.
+  const auto runs = index->Runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].name, "old");
+  EXPECT_EQ(runs[0].slurm_restart_count, 0);
+  EXPECT_EQ(index->DoneUnits(), (std::set<std::string>{"old1"}));
+  index->PlanUnits(2, {Plan("u1", "sdn", 0)});
+  UnitCompletion c = Completion("u1", 2, {{"acc", 1}});
+  c.device = "cpu";
+  index->CommitUnit(c);
+  EXPECT_EQ(Find(index->Units(), "u1").device, "cpu");
+  EXPECT_EQ(Find(index->Units(), "old1").shard_file, "shards/run0001-rank002.h5");
+  // Opening again finds the columns present and changes nothing.
+  index.reset();
+  EXPECT_EQ(OpenSqliteIndex(path_)->Units().size(), 2u);
+}
+
+TEST_F(IndexTest, ReaderNamesAHotJournalAndTheNextWriterRollsItBack) {
+  OpenSqliteIndex(path_, JournalSetting::kDelete)->PlanUnits(1, {Plan("u1", "sdn", 0)});
+  // A writer killed in the middle of a large commit leaves a hot journal.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    sqlite3* db = nullptr;
+    sqlite3_open(path_.c_str(), &db);
+    sqlite3_exec(db,
+                 "PRAGMA cache_size = 1; BEGIN IMMEDIATE; CREATE TABLE big (x); "
+                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+                 "INSERT INTO big SELECT randomblob(2000) FROM n; "
+                 "UPDATE units SET status = 'failed';",
+                 nullptr, nullptr, nullptr);
+    ::_exit(0);  // no COMMIT, no close
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(std::filesystem::exists(path_ + "-journal"));
+  try {
+    OpenSqliteIndexReadOnly(path_)->Units();
+    FAIL() << "read through a hot journal";
+  } catch (const ResultsError& e) {
+    EXPECT_NE(std::string(e.what()).find(path_ + "-journal' is left by a writer killed"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(RunQuery(path_, "SELECT count(*) FROM units"), ResultsError);
+  OpenSqliteIndex(path_, JournalSetting::kDelete);  // rolls the commit back
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-journal"));
+  const auto units = OpenSqliteIndexReadOnly(path_)->Units();
+  ASSERT_EQ(units.size(), 1u);
+  EXPECT_EQ(units[0].status, "pending");
+  EXPECT_THROW(RunQuery(path_, "SELECT count(*) FROM big"), ResultsError);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <string>
 
 #include "common/error.h"
@@ -13,12 +14,61 @@
 namespace effrobust {
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
+// PRAGMAs that take an argument and only read (the argument names a table,
+// an index or a limit). Any other PRAGMA with a value sets something.
+const std::set<std::string> kReadingPragmasWithArgument = {
+    "foreign_key_check", "foreign_key_list", "index_info", "index_list", "index_xinfo",
+    "integrity_check",   "quick_check",      "table_info", "table_list", "table_xinfo",
+};
+
+// PRAGMAs that write to the database file even without a value.
+const std::set<std::string> kWritingPragmas = {"incremental_vacuum", "optimize", "wal_checkpoint"};
+
+// What an authorizer action would do, if it is refused ("" if allowed).
+std::string RefusedAction(int action, const char* arg1, const char* arg2) {
+  const std::string a1 = arg1 != nullptr ? arg1 : "";
+  switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_READ:
+    case SQLITE_FUNCTION:
+    case SQLITE_RECURSIVE:
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+      return "";
+    case SQLITE_INSERT:
+      return "modify the index (INSERT into " + a1 + ")";
+    case SQLITE_UPDATE:
+      // Reading a table-valued PRAGMA (pragma_table_info(...)) reports an
+      // UPDATE of the schema table; real schema changes are refused by their
+      // own action codes and by sqlite3_stmt_readonly.
+      if (a1 == "sqlite_master" || a1 == "sqlite_temp_master" || a1 == "sqlite_schema") {
+        return "";
+      }
+      return "modify the index (UPDATE of " + a1 + ")";
+    case SQLITE_DELETE:
+      return "modify the index (DELETE from " + a1 + ")";
+    case SQLITE_ATTACH:
+      return "attach another database";
+    case SQLITE_DETACH:
+      return "detach a database";
+    case SQLITE_PRAGMA:
+      if (arg2 == nullptr) {
+        return kWritingPragmas.count(a1) > 0 ? "modify the index (PRAGMA " + a1 + ")" : "";
+      }
+      if (kReadingPragmasWithArgument.count(a1) > 0) return "";
+      return "change a setting (PRAGMA " + a1 + " = " + arg2 + ")";
+    default:
+      // CREATE/DROP/ALTER of tables, indexes, views and triggers, ANALYZE,
+      // REINDEX, and anything newer: not a read.
+      return "modify the index (schema or statistics)";
+  }
+}
 
 // Owns a read-only connection and the statement being run.
 class ReadOnlyQuery {
  public:
-  explicit ReadOnlyQuery(const std::string& path) : where_("index '" + path + "'") {
+  explicit ReadOnlyQuery(const std::string& path)
+      : path_(path), where_("index '" + path + "'") {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
       throw ResultsError(where_ + ": cannot open for query: " + std::strerror(errno));
@@ -30,7 +80,11 @@ class ReadOnlyQuery {
       db_ = nullptr;
       throw ResultsError(where_ + ": cannot open for query: " + message);
     }
-    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    sqlite3_busy_timeout(db_, kIndexBusyTimeoutMs);
+    if (sqlite3_exec(db_, "PRAGMA query_only = ON", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      Fail("cannot make the connection query-only");
+    }
+    sqlite3_set_authorizer(db_, &ReadOnlyQuery::Authorize, this);
   }
   ~ReadOnlyQuery() {
     sqlite3_finalize(stmt_);
@@ -41,11 +95,18 @@ class ReadOnlyQuery {
 
   QueryResult Run(const std::string& sql) {
     const char* tail = nullptr;
+    refused_.clear();
+    pragma_read_ = false;
     if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt_, &tail) !=
         SQLITE_OK) {
+      if (!refused_.empty()) Refuse(sql, refused_);
       Fail("cannot prepare query");
     }
     if (stmt_ == nullptr) throw ResultsError(where_ + ": empty query");
+    // sqlite3_stmt_readonly is false for writes SQLite knows without the
+    // authorizer (VACUUM, ...) and for PRAGMAs that only report a value.
+    if (!refused_.empty()) Refuse(sql, refused_);
+    if (!sqlite3_stmt_readonly(stmt_) && !pragma_read_) Refuse(sql, "modify the index");
     RejectTrailingStatements(sql, tail);
 
     QueryResult result;
@@ -68,7 +129,29 @@ class ReadOnlyQuery {
 
  private:
   [[noreturn]] void Fail(const std::string& what) const {
-    throw ResultsError(where_ + ": " + what + ": " + sqlite3_errmsg(db_));
+    std::string text = sqlite3_errmsg(db_);
+    if (sqlite3_extended_errcode(db_) == SQLITE_READONLY_ROLLBACK) text += HotJournalHint(path_);
+    throw ResultsError(where_ + ": " + what + ": " + text);
+  }
+
+  [[noreturn]] void Refuse(const std::string& sql, const std::string& what) const {
+    throw ReadOnlyQueryError("query is read-only: '" + sql + "' would " + what + " (" + where_ +
+                             "); effrobust query only runs statements that read: SELECT, "
+                             "WITH ... SELECT, EXPLAIN, PRAGMAs that report");
+  }
+
+  // sqlite3 authorizer: denies (and remembers) the first action that is not
+  // a read while a statement is prepared.
+  static int Authorize(void* self, int action, const char* arg1, const char* arg2,
+                       const char* /*database*/, const char* /*trigger*/) {
+    auto* query = static_cast<ReadOnlyQuery*>(self);
+    const std::string refused = RefusedAction(action, arg1, arg2);
+    if (refused.empty()) {
+      if (action == SQLITE_PRAGMA) query->pragma_read_ = true;
+      return SQLITE_OK;
+    }
+    if (query->refused_.empty()) query->refused_ = refused;
+    return SQLITE_DENY;
   }
 
   // Only whitespace, comments and semicolons may follow the first statement.
@@ -104,9 +187,12 @@ class ReadOnlyQuery {
     }
   }
 
+  std::string path_;
   std::string where_;
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+  std::string refused_;       // first action the authorizer denied
+  bool pragma_read_ = false;  // the statement is a PRAGMA that only reports
 };
 
 }  // namespace

@@ -1,9 +1,11 @@
 // HDF5 result shards. One shard per worker rank per run attempt; rows of
 // many units are appended to extendible, chunked, deflate-compressed
 // datasets (one dataset per column under /rows, plus /rows/unit_id as a
-// fixed 16-byte string and, optionally, /tensors/<name>). While open the file
-// lives at "<final>.tmp"; Close() flushes, closes, fsyncs and renames it to
-// the final path. Schema: docs/results-format.md.
+// fixed 16-byte string and, optionally, /tensors/<name>). Each finished unit
+// also gets a completion record (results/unit_record.h) under /units, written
+// after its rows: the shards alone are enough to rebuild the index. While
+// open the file lives at "<final>.tmp"; Close() flushes, closes, fsyncs and
+// renames it to the final path. Schema: docs/results-format.md.
 //
 // Thread-safety: a ShardWriter is used by one thread. Readers may be used
 // concurrently on closed (renamed) shards.
@@ -14,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "results/row_batch.h"
 
@@ -36,6 +39,13 @@ class ShardWriter {
   // Throws ResultsError if the batch's columns differ from the first batch's
   // (names, types, tensor row shape) or on I/O failure.
   virtual RowRange Append(const std::string& unit_id, const RowBatch& rows) = 0;
+
+  // Appends the completion record of `unit_id` (text, normally
+  // EncodeUnitRecord's) to /units/unit_id and /units/record and flushes it to
+  // disk before returning. Call it after the unit's rows are appended: a
+  // record marks the unit's rows as complete. Throws ResultsError on an empty
+  // unit id or on I/O failure.
+  virtual void AppendUnitRecord(const std::string& unit_id, const std::string& record_json) = 0;
 
   // Rows written so far.
   virtual int64_t row_count() const = 0;
@@ -66,6 +76,16 @@ int64_t ShardRowCount(const std::string& path);
 
 // Root attributes of a shard.
 ShardAttributes ReadShardAttributes(const std::string& path);
+
+struct StoredUnitRecord {
+  std::string unit_id;
+  std::string record_json;
+};
+
+// The unit records of a shard in the order they were appended; empty for a
+// shard written before records existed (no /units group). Throws
+// ResultsError naming the file on a missing file or unreadable datasets.
+std::vector<StoredUnitRecord> ReadShardUnitRecords(const std::string& path);
 
 }  // namespace effrobust
 

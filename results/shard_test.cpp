@@ -411,6 +411,7 @@ TEST_F(ShardTest, ShardIsReadableByH5dump) {
   const std::string path = Path("s.h5");
   auto w = CreateHdf5Shard(path, {{"run_id", "1"}});
   w->Append("aaaaaaaaaaaaaaaa", MakeBatch(0, 3));
+  w->AppendUnitRecord("aaaaaaaaaaaaaaaa", "{\"n\":3}");
   w->Close();
   const std::string out = Path("dump.txt");
   const int rc = std::system(("h5dump -H '" + path + "' > '" + out + "' 2>&1").c_str());
@@ -420,6 +421,11 @@ TEST_F(ShardTest, ShardIsReadableByH5dump) {
   EXPECT_NE(dump.find("H5T_IEEE_F64LE"), std::string::npos) << dump;
   EXPECT_NE(dump.find("H5T_IEEE_F32LE"), std::string::npos) << dump;
   EXPECT_NE(dump.find("GROUP \"tensors\""), std::string::npos) << dump;
+  EXPECT_NE(dump.find("GROUP \"units\""), std::string::npos) << dump;
+  const int record_rc =
+      std::system(("h5dump -d /units/record '" + path + "' > '" + out + "' 2>&1").c_str());
+  EXPECT_EQ(record_rc, 0) << Slurp(out);
+  EXPECT_NE(Slurp(out).find("\"{\"n\":3}\""), std::string::npos) << Slurp(out);
   const int attr_rc =
       std::system(("h5dump -a /format '" + path + "' > '" + out + "' 2>&1").c_str());
   EXPECT_EQ(attr_rc, 0) << Slurp(out);
@@ -442,6 +448,7 @@ TEST_F(ShardTest, ShardIsReadableByH5py) {
   auto w = CreateHdf5Shard(path, {{"run_id", "1"}});
   w->Append("aaaaaaaaaaaaaaaa", MakeBatch(0, 3));
   w->Append("b", MakeBatch(3, 1));
+  w->AppendUnitRecord("b", "{\"n\":1}");
   w->Close();
   const std::string script = Path("check.py");
   {
@@ -457,12 +464,70 @@ TEST_F(ShardTest, ShardIsReadableByH5py) {
            "assert f['tensors/adversarial'].shape == (4, 1, 2, 3)\n"
            "assert f['rows/sample'].compression == 'gzip'\n"
            "assert f['rows/sample'].shuffle\n"
-           "assert f['rows/sample'].maxshape == (None,)\n";
+           "assert f['rows/sample'].maxshape == (None,)\n"
+           "r = f['units/record'][0]\n"
+           "assert (r.decode() if isinstance(r, bytes) else r) == '{\"n\":1}', r\n"
+           "u = f['units/unit_id'][0]\n"
+           "assert (u.decode() if isinstance(u, bytes) else u) == 'b', u\n";
   }
   const std::string out = Path("py.txt");
   const int rc =
       std::system((python + " '" + script + "' '" + path + "' > '" + out + "' 2>&1").c_str());
   EXPECT_EQ(rc, 0) << Slurp(out);
+}
+
+TEST_F(ShardTest, UnitRecordsRoundTripInAppendOrder) {
+  const std::string path = Path("r.h5");
+  auto w = CreateHdf5Shard(path, {{"run_id", "1"}});
+  w->Append("aaaaaaaaaaaaaaaa", MakeBatch(0, 2));
+  w->AppendUnitRecord("aaaaaaaaaaaaaaaa", "{\"n\":1}");
+  w->Append("b", MakeBatch(2, 1));
+  const std::string long_record(200000, 'x');
+  w->AppendUnitRecord("b", long_record);
+  w->AppendUnitRecord("a-longer-id-than-16-chars", "{\"text\":\"caf\xc3\xa9 \\n\"}");
+  w->AppendUnitRecord("empty", "");
+  w->Close();
+  const std::vector<StoredUnitRecord> records = ReadShardUnitRecords(path);
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[0].unit_id, "aaaaaaaaaaaaaaaa");
+  EXPECT_EQ(records[0].record_json, "{\"n\":1}");
+  EXPECT_EQ(records[1].unit_id, "b");
+  EXPECT_EQ(records[1].record_json, long_record);
+  EXPECT_EQ(records[2].unit_id, "a-longer-id-than-16-chars");
+  EXPECT_EQ(records[2].record_json, "{\"text\":\"caf\xc3\xa9 \\n\"}");
+  EXPECT_EQ(records[3].record_json, "");
+  EXPECT_EQ(ShardRowCount(path), 3);  // records are not rows
+}
+
+TEST_F(ShardTest, UnitRecordIsOnDiskWhenAppendReturns) {
+  // Like rows, a record is flushed before AppendUnitRecord returns: a copy
+  // of the temporary file taken mid-run holds it.
+  const std::string path = Path("rank0.h5");
+  auto w = CreateHdf5Shard(path, {});
+  w->Append("aaaaaaaaaaaaaaaa", MakeBatch(0, 5));
+  w->AppendUnitRecord("aaaaaaaaaaaaaaaa", "{\"unit\":\"a\"}");
+  const std::string copy = Path("copy.h5");
+  std::filesystem::copy_file(w->temp_path(), copy);
+  const std::vector<StoredUnitRecord> records = ReadShardUnitRecords(copy);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].record_json, "{\"unit\":\"a\"}");
+  w->Close();
+}
+
+TEST_F(ShardTest, ShardWithoutRecordsHasNone) {
+  const std::string path = Path("e.h5");
+  CreateHdf5Shard(path, {})->Close();
+  EXPECT_TRUE(ReadShardUnitRecords(path).empty());
+  EXPECT_THROW(ReadShardUnitRecords(Path("missing.h5")), ResultsError);
+}
+
+TEST_F(ShardTest, UnitRecordNeedsAnIdAndAnOpenShard) {
+  const std::string path = Path("c.h5");
+  auto w = CreateHdf5Shard(path, {});
+  EXPECT_THROW(w->AppendUnitRecord("", "{}"), ResultsError);
+  w->Close();
+  EXPECT_THROW(w->AppendUnitRecord("a", "{}"), ResultsError);
+  EXPECT_TRUE(ReadShardUnitRecords(path).empty());
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -17,11 +18,11 @@
 #include "common/log.h"
 #include "common/value.h"
 #include "results/index.h"
+#include "results/sqlite_journal.h"
 
 namespace effrobust {
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
 constexpr int kSchemaVersion = 1;
 
 constexpr char kSchema[] = R"sql(
@@ -53,8 +54,6 @@ CREATE TABLE IF NOT EXISTS units (
   status       TEXT NOT NULL DEFAULT 'pending'
                CHECK (status IN ('pending', 'running', 'done', 'failed')),
   attempts     INTEGER NOT NULL DEFAULT 0,
-  failures     INTEGER NOT NULL DEFAULT 0,
-  interruptions INTEGER NOT NULL DEFAULT 0,
   worker_rank  INTEGER,
   host         TEXT,
   started_at   REAL,
@@ -90,7 +89,23 @@ CREATE INDEX IF NOT EXISTS metrics_by_name ON metrics(name, value);
 constexpr char kUnitColumns[] =
     "unit_id, model, dataset, split, sample_begin, sample_end, attack, params_json, seed, "
     "spec_json, status, attempts, run_id, worker_rank, host, started_at, finished_at, "
-    "wall_seconds, shard_file, row_begin, row_end, error, failures, interruptions";
+    "wall_seconds, shard_file, row_begin, row_end, error";
+
+// Columns added after the first schema, appended to existing tables by
+// AddMissingColumns (new databases get them the same way).
+struct AddedColumn {
+  const char* table;
+  const char* name;
+  const char* declaration;
+};
+constexpr AddedColumn kAddedColumns[] = {
+    {"runs", "slurm_job_id", "TEXT"},
+    {"runs", "slurm_restart_count", "INTEGER NOT NULL DEFAULT 0"},
+    {"units", "device", "TEXT"},
+    {"units", "device_name", "TEXT"},
+    {"units", "failures", "INTEGER NOT NULL DEFAULT 0"},
+    {"units", "interruptions", "INTEGER NOT NULL DEFAULT 0"},
+};
 
 // JSON object of the metrics; non-finite values (not representable in JSON)
 // become null.
@@ -124,7 +139,7 @@ class Connection {
       throw ResultsError(where + ": cannot open: " + message);
     }
     sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    sqlite3_busy_timeout(db_, kIndexBusyTimeoutMs);
   }
 
   ~Connection() {
@@ -141,7 +156,14 @@ class Connection {
   std::string Where() const { return "index '" + path_ + "'"; }
 
   [[noreturn]] void Fail(const std::string& where, const std::string& what) const {
-    throw ResultsError(where + ": " + what + ": " + sqlite3_errmsg(db_));
+    throw ResultsError(where + ": " + what + ": " + ErrorText());
+  }
+
+  // SQLite's message for the last error, with a hint for a hot journal.
+  std::string ErrorText() const {
+    std::string text = sqlite3_errmsg(db_);
+    if (sqlite3_extended_errcode(db_) == SQLITE_READONLY_ROLLBACK) text += HotJournalHint(path_);
+    return text;
   }
 
   // Runs one or more statements without parameters.
@@ -149,6 +171,9 @@ class Connection {
     char* error = nullptr;
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
       std::string message = error != nullptr ? error : sqlite3_errmsg(db_);
+      if (sqlite3_extended_errcode(db_) == SQLITE_READONLY_ROLLBACK) {
+        message += HotJournalHint(path_);
+      }
       sqlite3_free(error);
       throw ResultsError(where + ": " + message);
     }
@@ -166,7 +191,7 @@ class Connection {
       const unsigned char* text = sqlite3_column_text(stmt, 0);
       if (text != nullptr) out = reinterpret_cast<const char*>(text);
     } else if (rc != SQLITE_DONE) {
-      std::string message = sqlite3_errmsg(db_);
+      std::string message = ErrorText();
       sqlite3_finalize(stmt);
       throw ResultsError(where + ": '" + sql + "' failed: " + message);
     }
@@ -278,9 +303,42 @@ class Transaction {
   bool done_ = false;
 };
 
+// Directory holding `path` (where SQLite puts its journal files).
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// BEGIN (deferred) ... COMMIT around reads: every statement inside sees the
+// same commit. Ends the transaction when destroyed if End() was not called.
+class ReadTransaction {
+ public:
+  ReadTransaction(Connection* conn, std::string where) : conn_(conn), where_(std::move(where)) {
+    conn_->Exec("BEGIN", where_ + ": begin read");
+  }
+  ~ReadTransaction() {
+    if (!done_) sqlite3_exec(conn_->db(), "COMMIT", nullptr, nullptr, nullptr);
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+  void End() {
+    done_ = true;
+    conn_->Exec("COMMIT", where_ + ": end read");
+  }
+
+ private:
+  Connection* conn_;
+  std::string where_;
+  bool done_ = false;
+};
+
 class SqliteIndex : public ResultIndex {
  public:
-  SqliteIndex(const std::string& path, bool read_only) : conn_(path, read_only) {
+  SqliteIndex(const std::string& path, bool read_only, JournalSetting journal)
+      : conn_(path, read_only) {
     if (read_only) {
       conn_.Exec("PRAGMA query_only = ON", Where());
       // Surfaces "file is not a database" and missing schema at open time.
@@ -289,13 +347,10 @@ class SqliteIndex : public ResultIndex {
                           Where()) != "4") {
         throw ResultsError(Where() + ": not an effrobust index (tables missing)");
       }
+      FindAddedColumns();
       return;
     }
-    const std::string mode = conn_.QueryText("PRAGMA journal_mode = WAL", Where());
-    if (mode != "wal") {
-      LogWarn(Where() + ": journal_mode is '" + mode + "', WAL unavailable");
-    }
-    conn_.Exec("PRAGMA synchronous = NORMAL", Where());
+    SetJournalMode(ChooseJournalMode(DirectoryOf(path), journal));
     const int version = std::stoi("0" + conn_.QueryText("PRAGMA user_version", Where()));
     if (version > kSchemaVersion) {
       throw ResultsError(Where() + ": schema version " + std::to_string(version) +
@@ -308,49 +363,37 @@ class SqliteIndex : public ResultIndex {
     tx.Commit();
   }
 
-  // Indexes written by an older effrobust lack columns added since; they
-  // are added in place (existing rows get the column's default).
-  void AddMissingColumns() {
-    struct Added {
-      const char* table;
-      const char* column;
-      const char* declaration;
-    };
-    static const Added kAdded[] = {
-        {"units", "failures", "INTEGER NOT NULL DEFAULT 0"},
-        {"units", "interruptions", "INTEGER NOT NULL DEFAULT 0"},
-    };
-    for (const Added& a : kAdded) {
-      const std::string where = Where() + " table '" + a.table + "'";
-      bool present = false;
-      {
-        Statement st(&conn_, std::string("PRAGMA table_info(") + a.table + ")", where);
-        while (st.Step()) present = present || st.Text(1) == a.column;
-      }
-      if (!present) {
-        conn_.Exec(std::string("ALTER TABLE ") + a.table + " ADD COLUMN " + a.column + " " +
-                       a.declaration,
-                   where + " adding column '" + a.column + "'");
-      }
-    }
-  }
-
   int64_t BeginRun(const RunRecord& run) override {
     const std::string where = Where() + " table 'runs'";
     CheckWritable(where);
+    if (run.run_id > 0) {
+      Statement exists(&conn_, "SELECT 1 FROM runs WHERE run_id = ?", where);
+      exists.Bind(1, run.run_id);
+      if (exists.Step()) {
+        throw ResultsError(where + ": run " + std::to_string(run.run_id) + " already exists");
+      }
+    }
     Statement st(&conn_,
-                 "INSERT INTO runs (name, config_text, config_hash, git_commit, torch_version, "
-                 "host, ranks, started_at, ended_at, status) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 'running')",
+                 "INSERT INTO runs (run_id, name, config_text, config_hash, git_commit, "
+                 "torch_version, host, ranks, started_at, ended_at, status, slurm_job_id, "
+                 "slurm_restart_count) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'running', ?, ?)",
                  where);
-    st.Bind(1, run.name)
-        .Bind(2, run.config_text)
-        .Bind(3, run.config_hash)
-        .Bind(4, run.git_commit)
-        .Bind(5, run.torch_version)
-        .Bind(6, run.host)
-        .Bind(7, run.ranks)
-        .Bind(8, run.started_at);
+    if (run.run_id > 0) {
+      st.Bind(1, run.run_id);
+    } else {
+      st.BindNull(1);
+    }
+    st.Bind(2, run.name)
+        .Bind(3, run.config_text)
+        .Bind(4, run.config_hash)
+        .Bind(5, run.git_commit)
+        .Bind(6, run.torch_version)
+        .Bind(7, run.host)
+        .Bind(8, run.ranks)
+        .Bind(9, run.started_at)
+        .Bind(10, run.slurm_job_id)
+        .Bind(11, run.slurm_restart_count);
     st.Run();
     return sqlite3_last_insert_rowid(conn_.db());
   }
@@ -452,6 +495,11 @@ class SqliteIndex : public ResultIndex {
           .Bind(11, done.unit_id);
       if (st.Run() == 0) throw ResultsError(where + ": unknown unit");
     }
+    {
+      Statement st(&conn_, "UPDATE units SET device = ?, device_name = ? WHERE unit_id = ?", where);
+      st.Bind(1, done.device).Bind(2, done.device_name).Bind(3, done.unit_id);
+      st.Run();
+    }
     const std::string metrics_where = Where() + " table 'metrics' unit '" + done.unit_id + "'";
     {
       Statement st(&conn_, "DELETE FROM metrics WHERE unit_id = ?", metrics_where);
@@ -524,9 +572,14 @@ class SqliteIndex : public ResultIndex {
     const std::string where = Where() + " table 'units'";
     std::vector<UnitRecord> units;
     std::unordered_map<std::string, size_t> position;
+    ReadTransaction snapshot(&conn_, where);  // units and metrics of one commit
     {
       Statement st(&conn_,
-                   std::string("SELECT ") + kUnitColumns +
+                   std::string("SELECT ") + kUnitColumns + ", " +
+                       AddedColumnOrNull("units", "device") + ", " +
+                       AddedColumnOrNull("units", "device_name") + ", " +
+                       AddedColumnOrNull("units", "failures") + ", " +
+                       AddedColumnOrNull("units", "interruptions") +
                        " FROM units ORDER BY model, dataset, sample_begin, attack, "
                        "params_json, unit_id",
                    where);
@@ -554,27 +607,35 @@ class SqliteIndex : public ResultIndex {
         r.row_begin = st.Int(19);
         r.row_end = st.Int(20);
         r.error = st.Text(21);
-        r.failures = static_cast<int>(st.Int(22));
-        r.interruptions = static_cast<int>(st.Int(23));
+        r.device = st.Text(22);
+        r.device_name = st.Text(23);
+        r.failures = static_cast<int>(st.Int(24));
+        r.interruptions = static_cast<int>(st.Int(25));
         position.emplace(r.plan.unit_id, units.size());
         units.push_back(std::move(r));
       }
     }
-    Statement st(&conn_, "SELECT unit_id, name, value FROM metrics",
-                 Where() + " table 'metrics'");
-    while (st.Step()) {
-      auto it = position.find(st.Text(0));
-      if (it == position.end()) continue;  // metrics of a unit no longer planned
-      units[it->second].metrics[st.Text(1)] =
-          st.Real(2, std::numeric_limits<double>::quiet_NaN());
+    {
+      Statement st(&conn_, "SELECT unit_id, name, value FROM metrics",
+                   Where() + " table 'metrics'");
+      while (st.Step()) {
+        auto it = position.find(st.Text(0));
+        if (it == position.end()) continue;  // metrics of a unit no longer planned
+        units[it->second].metrics[st.Text(1)] =
+            st.Real(2, std::numeric_limits<double>::quiet_NaN());
+      }
     }
+    snapshot.End();
     return units;
   }
 
   std::vector<RunRecord> Runs() override {
     Statement st(&conn_,
                  "SELECT run_id, name, config_text, config_hash, git_commit, torch_version, "
-                 "host, ranks, started_at, ended_at, status FROM runs ORDER BY run_id",
+                 "host, ranks, started_at, ended_at, status, " +
+                     AddedColumnOrNull("runs", "slurm_job_id") + ", " +
+                     AddedColumnOrNull("runs", "slurm_restart_count") +
+                     " FROM runs ORDER BY run_id",
                  Where() + " table 'runs'");
     std::vector<RunRecord> runs;
     while (st.Step()) {
@@ -590,6 +651,8 @@ class SqliteIndex : public ResultIndex {
       r.started_at = st.Real(8);
       r.ended_at = st.Real(9);
       r.status = st.Text(10);
+      r.slurm_job_id = st.Text(11);
+      r.slurm_restart_count = static_cast<int>(st.Int(12));
       runs.push_back(std::move(r));
     }
     return runs;
@@ -621,17 +684,73 @@ class SqliteIndex : public ResultIndex {
     if (conn_.read_only()) throw ResultsError(where + ": index is opened read-only");
   }
 
+  // Sets and logs the journal mode. A writer on a shared filesystem uses the
+  // rollback journal with full syncs; locally WAL with synchronous=NORMAL.
+  void SetJournalMode(const JournalChoice& choice) {
+    const std::string wanted = JournalModeName(choice.mode);
+    const std::string mode = conn_.QueryText("PRAGMA journal_mode = " + wanted, Where());
+    if (mode != wanted) {
+      LogWarn(Where() + ": journal_mode is '" + mode + "', not '" + wanted + "' (" + choice.reason +
+              ")");
+    } else {
+      LogInfo(Where() + ": journal_mode=" + mode + ": " + choice.reason);
+    }
+    conn_.Exec(mode == "wal" ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
+               Where());
+  }
+
+  // Columns of `table` as PRAGMA table_info lists them.
+  std::set<std::string> TableColumns(const std::string& table) {
+    Statement st(&conn_, "SELECT name FROM pragma_table_info(?)", Where());
+    st.Bind(1, table);
+    std::set<std::string> columns;
+    while (st.Step()) columns.insert(st.Text(0));
+    return columns;
+  }
+
+  // Appends the kAddedColumns a database made by an older version lacks.
+  // Runs inside the schema transaction.
+  void AddMissingColumns() {
+    for (const AddedColumn& c : kAddedColumns) {
+      if (TableColumns(c.table).count(c.name) > 0) continue;
+      conn_.Exec(
+          std::string("ALTER TABLE ") + c.table + " ADD COLUMN " + c.name + " " + c.declaration,
+          Where() + " table '" + c.table + "': adding column '" + c.name + "'");
+    }
+    FindAddedColumns();
+  }
+
+  // Records which kAddedColumns exist (a read-only connection to an older
+  // database reads the missing ones as NULL).
+  void FindAddedColumns() {
+    present_.clear();
+    for (const AddedColumn& c : kAddedColumns) {
+      if (TableColumns(c.table).count(c.name) > 0) {
+        present_.insert(std::string(c.table) + "." + c.name);
+      }
+    }
+  }
+
+  std::string AddedColumnOrNull(const std::string& table, const std::string& column) const {
+    return present_.count(table + "." + column) > 0 ? column : "NULL";
+  }
+
   Connection conn_;
+  std::set<std::string> present_;  // "table.column" of the kAddedColumns present
 };
 
 }  // namespace
 
 std::unique_ptr<ResultIndex> OpenSqliteIndex(const std::string& path) {
-  return std::make_unique<SqliteIndex>(path, /*read_only=*/false);
+  return OpenSqliteIndex(path, JournalSettingFromEnvironment());
+}
+
+std::unique_ptr<ResultIndex> OpenSqliteIndex(const std::string& path, JournalSetting journal) {
+  return std::make_unique<SqliteIndex>(path, /*read_only=*/false, journal);
 }
 
 std::unique_ptr<ResultIndex> OpenSqliteIndexReadOnly(const std::string& path) {
-  return std::make_unique<SqliteIndex>(path, /*read_only=*/true);
+  return std::make_unique<SqliteIndex>(path, /*read_only=*/true, JournalSetting::kAuto);
 }
 
 }  // namespace effrobust

@@ -10,6 +10,8 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/stop_signal.h"
+#include "orchestrator/experiment.h"
+#include "results/unit_record.h"
 
 namespace effrobust {
 
@@ -132,10 +134,14 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
     try {
       if (!shard) {
         shard_file = ShardFileName(options.run_id, id.report_rank);
+        const SlurmProvenance slurm = SlurmFromEnvironment();
         ShardAttributes attrs = {{"run_id", std::to_string(options.run_id)},
                                  {"rank", std::to_string(id.report_rank)},
                                  {"host", id.host},
-                                 {"created_at", IsoTime(WallSeconds())}};
+                                 {"created_at", IsoTime(WallSeconds())},
+                                 {"git_commit", GitCommit()},
+                                 {"slurm_job_id", slurm.job_id},
+                                 {"slurm_restart_count", std::to_string(slurm.restart_count)}};
         shard = CreateHdf5Shard(options.run_dir + "/" + shard_file, attrs);
       }
       LogInfo("unit " + unit.id + ": " + unit.model + " " + unit.attack + " " +
@@ -151,6 +157,11 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
       report.metrics = std::move(out.metrics);
       report.device = out.device;
       report.device_name = out.device_name;
+      report.finished_at = WallSeconds();
+      report.wall_seconds = MonotonicSeconds() - t0;
+      // The unit's completion record, after its rows: what `index rebuild` reads.
+      shard->AppendUnitRecord(unit.id,
+                              EncodeUnitRecord(unit.ToPlan(), CompletionOf(report, options.run_id)));
     } catch (const UnitInterrupted& e) {
       report.outcome = UnitOutcome::kInterrupted;
       report.error = e.what();
@@ -159,8 +170,10 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
       report.outcome = UnitOutcome::kFailed;
       report.error = e.what();
     }
-    report.finished_at = WallSeconds();
-    report.wall_seconds = MonotonicSeconds() - t0;
+    if (report.outcome != UnitOutcome::kDone) {
+      report.finished_at = WallSeconds();
+      report.wall_seconds = MonotonicSeconds() - t0;
+    }
     report.held_model = executor.held_model();
     t.Send(0, ResultMessage(report));
   }

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/stop_signal.h"
 #include "evaluation/d1_table.h"
+#include "orchestrator/cli/commands.h"
 #include "orchestrator/experiment.h"
 #include "orchestrator/mpi_transport.h"
 #include "orchestrator/status.h"
@@ -39,6 +40,8 @@ const char* kUsage =
     "                                  read-only SQL over the run's index\n"
     "  tables  RUN_DIR [--format markdown|csv|latex]\n"
     "                                  the D1 table: efficacy, FLOPs and latency per attack\n"
+    "  index   rebuild RUN_DIR [--out PATH]\n"
+    "                                  rebuild the index from the run's shards\n"
     "\n"
     "`effrobust COMMAND --help` describes each command. Exit codes: 0 ok, 1 failure, 2 bad input;\n"
     "`run` also 3 (finished, some units failed) and 4 (drained by a signal, run it again).\n";
@@ -80,6 +83,7 @@ const std::map<std::string, std::string> kCommandHelp = {
      "usage: effrobust tables RUN_DIR [--format markdown|csv|latex]\n"
      "  The D1 table per model x attack x parameters: clean/adversarial accuracy, efficacy at\n"
      "  RAD 5 % and 15 % and its drop, FLOPs ratio and latency ratio (adversarial / clean).\n"},
+    {"index", kIndexHelp},
 };
 
 struct Args {
@@ -303,6 +307,7 @@ int Main(int argc, char** argv) {
   if (command == "run") return Run(argc, argv, ParseArgs(argc, argv, 2, {"--quiet"}, {}, command));
   if (command == "status") return Status(ParseArgs(argc, argv, 2, {}, {}, command));
   if (command == "query") return Query(ParseArgs(argc, argv, 2, {}, {"--format"}, command));
+  if (command == "index") return IndexCommand(argc, argv);
   return Tables(ParseArgs(argc, argv, 2, {}, {"--format"}, command));
 }
 
