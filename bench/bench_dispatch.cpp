@@ -18,7 +18,9 @@ namespace {
 
 class TrivialExecutor : public UnitExecutor {
  public:
-  Output Execute(const WorkUnit& unit, const RunOptions&, ShardWriter& shard) override {
+  Output Execute(const WorkUnit& unit, const RunOptions&, ShardWriter& shard,
+                 UnitContext& context) override {
+    context.Checkpoint();
     RowBatch rows;
     rows.AddInt("sample_index", {unit.begin});
     Output out;

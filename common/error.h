@@ -50,6 +50,11 @@ class WorkerError : public Error {
  public:
   explicit WorkerError(const std::string& m) : Error("workers", m) {}
 };
+// A unit stopped through no fault of its own (a drain): not a failure.
+class UnitInterrupted : public WorkerError {
+ public:
+  explicit UnitInterrupted(const std::string& m) : WorkerError(m) {}
+};
 
 }  // namespace effrobust
 

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -109,7 +110,12 @@ PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env) {
   if (ec) {
     throw OrchestratorError("cannot create run directory '" + spec.output + "': " + ec.message());
   }
+  run.lock = AcquireRunLock(spec.output);
   run.index = OpenSqliteIndex(IndexPath(spec.output));
+  if (const int64_t n = run.index->RecoverInterrupted(WallSeconds())) {
+    LogWarn(std::to_string(n) + " unit(s) were left running by a run that did not end cleanly; "
+            "they will be run again");
+  }
   for (const auto& m : spec.models) run.index->RegisterModel(CheckModelMetadata(spec, m));
 
   RunRecord rec;
@@ -122,6 +128,10 @@ PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env) {
   rec.ranks = env.ranks;
   rec.started_at = WallSeconds();
   rec.status = "running";
+  if (const char* job = std::getenv("SLURM_JOB_ID")) rec.slurm_job_id = job;
+  if (const char* restarts = std::getenv("SLURM_RESTART_COUNT")) {
+    rec.slurm_restart_count = std::atoi(restarts);
+  }
   const int64_t run_id = run.index->BeginRun(rec);
 
   std::vector<UnitPlan> plans;
@@ -132,9 +142,13 @@ PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env) {
   std::set<std::string> done = run.index->DoneUnits();
   for (const auto& rec_unit : run.index->Units()) {
     if (rec_unit.status != "done") continue;
-    if (!fs::exists(fs::path(spec.output) / rec_unit.shard_file)) {
+    const fs::path shard = fs::path(spec.output) / rec_unit.shard_file;
+    if (!fs::exists(shard)) {
+      const bool tmp = fs::exists(shard.string() + ".tmp");
       LogWarn("unit " + rec_unit.plan.unit_id + " was committed to shard '" + rec_unit.shard_file +
-              "', which is missing; it will be run again");
+              (tmp ? "', which was never closed (left as .tmp by a crash; kept, not read)"
+                   : "', which is missing") +
+              "; it will be run again");
       run.index->MarkPending(rec_unit.plan.unit_id);
       done.erase(rec_unit.plan.unit_id);
     }
@@ -147,6 +161,9 @@ PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env) {
   run.options.measure = spec.measure;
   run.options.device = spec.device;
   run.options.threads = spec.threads;
+  run.options.heartbeat_s = spec.policy.heartbeat_s;
+  run.options.drain_grace_s = spec.policy.drain_grace_s;
+  run.policy = spec.policy;
   LogInfo("run " + std::to_string(run_id) + " of '" + spec.name + "': " +
           std::to_string(run.all.size()) + " units planned, " +
           std::to_string(run.all.size() - run.todo.size()) + " already done, " +
@@ -155,13 +172,40 @@ PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env) {
   return run;
 }
 
-void FinishRun(PreparedRun& run, const CoordinatorResult& result) {
-  const std::string status = result.failed > 0 ? "failed" : "finished";
+CoordinatorOptions CoordinatorOptionsFor(const PreparedRun& run, bool quiet) {
+  CoordinatorOptions co;
+  co.quiet = quiet;
+  co.policy.max_retries = run.policy.max_retries;
+  co.policy.lease_timeout_s = run.policy.lease_timeout_s;
+  co.drain_grace_s = run.policy.drain_grace_s;
+  return co;
+}
+
+int FinishRun(PreparedRun& run, const CoordinatorResult& result) {
+  std::string status = "finished";
+  int code = kExitDone;
+  if (result.left > 0) {
+    status = "drained";
+    code = kExitDrained;
+  } else if (result.failed > 0) {
+    status = "failed";
+    code = kExitUnitsFailed;
+  }
   run.index->EndRun(run.options.run_id, status, WallSeconds());
-  LogInfo("run " + std::to_string(run.options.run_id) + " " + status + ": " +
-          std::to_string(result.done) + " units done, " + std::to_string(result.failed) +
-          " failed in " + std::to_string(static_cast<int>(result.seconds)) + " s; shards: " +
-          std::to_string(result.shards.size()));
+  std::string line = "run " + std::to_string(run.options.run_id) + " " + status + ": " +
+                     std::to_string(result.done) + " units done, " +
+                     std::to_string(result.failed) + " failed";
+  if (result.retried) line += ", " + std::to_string(result.retried) + " retried failures";
+  if (result.interrupted) line += ", " + std::to_string(result.interrupted) + " interrupted";
+  if (result.duplicates) line += ", " + std::to_string(result.duplicates) + " late reports dropped";
+  line += " in " + std::to_string(static_cast<int>(result.seconds)) + " s; shards: " +
+          std::to_string(result.shards.size());
+  if (result.left > 0) {
+    line += "; " + std::to_string(result.left) + " unit(s) left — run the same command again " +
+            "to resume (exit code " + std::to_string(kExitDrained) + ")";
+  }
+  LogInfo(line);
+  return code;
 }
 
 }  // namespace effrobust

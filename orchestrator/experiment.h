@@ -11,6 +11,7 @@
 #include "orchestrator/coordinator.h"
 #include "orchestrator/plan.h"
 #include "orchestrator/protocol.h"
+#include "orchestrator/run_lock.h"
 #include "orchestrator/spec.h"
 #include "results/index.h"
 
@@ -27,21 +28,38 @@ struct PreparedRun {
   std::vector<WorkUnit> all;   // every unit of the spec
   std::vector<WorkUnit> todo;  // units not yet done
   RunOptions options;
+  PolicySpec policy;
+  std::unique_ptr<RunLock> lock;  // held for the whole run
   std::unique_ptr<ResultIndex> index;
+};
+
+// Exit codes of `effrobust run` (docs/operations.md).
+enum RunExitCode : int {
+  kExitDone = 0,           // every unit done
+  kExitError = 1,          // internal or runtime error
+  kExitBadInput = 2,       // bad input: nothing ran
+  kExitUnitsFailed = 3,    // finished, but some units failed every retry
+  kExitDrained = 4,        // stopped by a signal with units left: run again
 };
 
 // Plans the spec without side effects: model hashes are read, nothing is
 // written. Throws SpecError (missing model file, bad metadata, bad spec).
 std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec);
 
-// Creates RUN_DIR (spec.output) and RUN_DIR/shards, opens RUN_DIR/index.sqlite,
+// Creates RUN_DIR (spec.output) and RUN_DIR/shards, takes the run lock,
+// opens RUN_DIR/index.sqlite, recovers what a crashed run left "running",
 // registers the models, inserts the planned units, marks units whose shard
-// file is missing as pending again, and begins a run row.
+// file is missing (or left as .tmp) as pending again, and begins a run row
+// (with SLURM_JOB_ID / SLURM_RESTART_COUNT when under Slurm).
 PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env);
 
-// Ends the run row ("finished" or "failed" if any unit failed) and prints
-// a one-line summary.
-void FinishRun(PreparedRun& run, const CoordinatorResult& result);
+// Ends the run row ("finished", "failed" if any unit failed, "drained" if
+// stopped with units left), prints a one-line summary and returns the exit
+// code (RunExitCode).
+int FinishRun(PreparedRun& run, const CoordinatorResult& result);
+
+// Coordinator options from the spec's policy section.
+CoordinatorOptions CoordinatorOptionsFor(const PreparedRun& run, bool quiet);
 
 // Path of the index inside a run directory.
 std::string IndexPath(const std::string& run_dir);

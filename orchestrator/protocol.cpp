@@ -11,8 +11,34 @@ Message ReadyMessage(const std::string& held_model) {
 
 std::string ParseReady(const Message& m) { return TextField(ParseFlatJson(m.payload), "held_model"); }
 
-Message AssignMessage(const WorkUnit& unit, const RunOptions& o) {
+const char* UnitOutcomeName(UnitOutcome o) {
+  switch (o) {
+    case UnitOutcome::kDone:
+      return "done";
+    case UnitOutcome::kFailed:
+      return "failed";
+    case UnitOutcome::kInterrupted:
+      return "interrupted";
+  }
+  return "?";
+}
+
+namespace {
+
+UnitOutcome ParseOutcome(const std::string& s) {
+  for (UnitOutcome o : {UnitOutcome::kDone, UnitOutcome::kFailed, UnitOutcome::kInterrupted}) {
+    if (s == UnitOutcomeName(o)) return o;
+  }
+  throw OrchestratorError("result message has unknown outcome '" + s + "'");
+}
+
+}  // namespace
+
+Message AssignMessage(const WorkUnit& unit, int64_t token, const RunOptions& o) {
   ParamMap m = UnitToMap(unit);
+  m["lease.token"] = static_cast<double>(token);
+  m["run.heartbeat_s"] = static_cast<double>(o.heartbeat_s);
+  m["run.drain_grace_s"] = static_cast<double>(o.drain_grace_s);
   m["run.id"] = static_cast<double>(o.run_id);
   m["run.dir"] = o.run_dir;
   m["run.device"] = o.device;
@@ -24,9 +50,12 @@ Message AssignMessage(const WorkUnit& unit, const RunOptions& o) {
   return {kTagAssign, CanonicalJson(m)};
 }
 
-void ParseAssign(const Message& msg, WorkUnit* unit, RunOptions* o) {
+void ParseAssign(const Message& msg, WorkUnit* unit, int64_t* token, RunOptions* o) {
   ParamMap m = ParseFlatJson(msg.payload);
   *unit = UnitFromMap(m);
+  *token = static_cast<int64_t>(NumberField(m, "lease.token"));
+  o->heartbeat_s = static_cast<int>(NumberField(m, "run.heartbeat_s"));
+  o->drain_grace_s = static_cast<int>(NumberField(m, "run.drain_grace_s"));
   o->run_id = static_cast<int64_t>(NumberField(m, "run.id"));
   o->run_dir = TextField(m, "run.dir");
   o->device = TextField(m, "run.device");
@@ -40,10 +69,13 @@ void ParseAssign(const Message& msg, WorkUnit* unit, RunOptions* o) {
 Message ResultMessage(const UnitReport& r) {
   ParamMap m;
   m["unit_id"] = r.unit_id;
-  m["ok"] = r.ok ? 1.0 : 0.0;
+  m["token"] = static_cast<double>(r.token);
+  m["outcome"] = std::string(UnitOutcomeName(r.outcome));
   m["error"] = r.error;
   m["worker_rank"] = static_cast<double>(r.worker_rank);
   m["host"] = r.host;
+  m["device"] = r.device;
+  m["device_name"] = r.device_name;
   m["held_model"] = r.held_model;
   m["shard_file"] = r.shard_file;
   m["row_begin"] = static_cast<double>(r.row_begin);
@@ -59,10 +91,13 @@ UnitReport ParseResult(const Message& msg) {
   ParamMap m = ParseFlatJson(msg.payload);
   UnitReport r;
   r.unit_id = TextField(m, "unit_id");
-  r.ok = NumberField(m, "ok") != 0;
+  r.token = static_cast<int64_t>(NumberField(m, "token"));
+  r.outcome = ParseOutcome(TextField(m, "outcome"));
   r.error = TextField(m, "error");
   r.worker_rank = static_cast<int>(NumberField(m, "worker_rank"));
   r.host = TextField(m, "host");
+  r.device = TextField(m, "device");
+  r.device_name = TextField(m, "device_name");
   r.held_model = TextField(m, "held_model");
   r.shard_file = TextField(m, "shard_file");
   r.row_begin = static_cast<int64_t>(NumberField(m, "row_begin"));
@@ -77,6 +112,18 @@ UnitReport ParseResult(const Message& msg) {
 }
 
 Message StopMessage() { return {kTagStop, "{}"}; }
+
+Message DrainMessage() { return {kTagDrain, "{}"}; }
+
+Message HeartbeatMessage(const HeartbeatInfo& b) {
+  return {kTagHeartbeat,
+          CanonicalJson({{"unit_id", b.unit_id}, {"token", static_cast<double>(b.token)}})};
+}
+
+HeartbeatInfo ParseHeartbeat(const Message& msg) {
+  ParamMap m = ParseFlatJson(msg.payload);
+  return {TextField(m, "unit_id"), static_cast<int64_t>(NumberField(m, "token"))};
+}
 
 Message ShardClosedMessage(const ShardClosed& c) {
   return {kTagShardClosed,

@@ -1,10 +1,14 @@
 // The coordinator/worker protocol: message payloads as flat canonical JSON.
 //   worker -> 0   Ready{held_model}
-//   0 -> worker   Assign{unit fields, run options}
-//   worker -> 0   Result{unit id, ok|error, shard, rows, timings, metrics}
+//   0 -> worker   Assign{unit fields, lease token, run options}
+//   worker -> 0   Heartbeat{unit id, lease token}     (every heartbeat_s)
+//   0 -> worker   Drain{}        (stop signal: finish within drain_grace_s)
+//   worker -> 0   Result{unit id, lease token, done|failed|interrupted,
+//                        error, shard, rows, device, timings, metrics}
 //   0 -> worker   Stop{}
 //   worker -> 0   ShardClosed{shard, rows}
 // A worker holds at most one unit; a Result doubles as the next Ready.
+// An idle worker may wait (parked) until a unit comes back or the run ends.
 // Pure functions, thread-safe.
 #ifndef EFFROBUST_ORCHESTRATOR_PROTOCOL_H_
 #define EFFROBUST_ORCHESTRATOR_PROTOCOL_H_
@@ -25,14 +29,23 @@ struct RunOptions {
   MeasureSpec measure;
   std::string device = "auto";
   int threads = 0;
+  int heartbeat_s = 30;    // Default: 30 s between heartbeats
+  int drain_grace_s = 60;  // Default: 60 s to finish a unit after a drain
 };
+
+// How a unit attempt ended.
+enum class UnitOutcome { kDone, kFailed, kInterrupted };
+const char* UnitOutcomeName(UnitOutcome o);
 
 struct UnitReport {
   std::string unit_id;
-  bool ok = true;
-  std::string error;
+  int64_t token = 0;  // the lease this attempt ran under
+  UnitOutcome outcome = UnitOutcome::kDone;
+  std::string error;  // failed/interrupted: why
   int worker_rank = 0;  // MPI rank that ran it (0 in single-process runs)
   std::string host;
+  std::string device;       // "cpu", "cuda:0"
+  std::string device_name;  // CPU model or GPU name
   std::string held_model;
   std::string shard_file;  // relative to the run directory
   int64_t row_begin = 0;
@@ -52,8 +65,17 @@ struct ShardClosed {
 Message ReadyMessage(const std::string& held_model);
 std::string ParseReady(const Message& m);
 
-Message AssignMessage(const WorkUnit& unit, const RunOptions& options);
-void ParseAssign(const Message& m, WorkUnit* unit, RunOptions* options);
+Message AssignMessage(const WorkUnit& unit, int64_t token, const RunOptions& options);
+void ParseAssign(const Message& m, WorkUnit* unit, int64_t* token, RunOptions* options);
+
+struct HeartbeatInfo {
+  std::string unit_id;
+  int64_t token = 0;
+};
+Message HeartbeatMessage(const HeartbeatInfo& beat);
+HeartbeatInfo ParseHeartbeat(const Message& m);
+
+Message DrainMessage();
 
 Message ResultMessage(const UnitReport& report);
 UnitReport ParseResult(const Message& m);

@@ -1,7 +1,9 @@
 #include "orchestrator/status.h"
 
 #include <cstdio>
+#include <algorithm>
 #include <map>
+#include <vector>
 
 #include "common/log.h"
 #include "orchestrator/experiment.h"
@@ -21,6 +23,28 @@ std::string RenderStatus(const std::string& run_dir) {
     out += ", " + std::to_string(counts[s]) + " " + s;
   }
   out += "\n";
+  std::vector<const UnitRecord*> failed;
+  for (const auto& u : units) {
+    if (u.status == "failed") failed.push_back(&u);
+  }
+  if (!failed.empty()) {
+    out += "failed units (run the same command again to retry them):\n";
+    const size_t shown = std::min<size_t>(failed.size(), 20);
+    for (size_t i = 0; i < shown; ++i) {
+      const UnitRecord& u = *failed[i];
+      std::string error = u.error.substr(0, u.error.find('\n'));
+      if (error.size() > 160) error = error.substr(0, 157) + "...";
+      out += "  " + u.plan.unit_id + "  " + u.plan.model + " " + u.plan.attack + " " +
+             u.plan.params_json + " [" + std::to_string(u.plan.sample_begin) + ", " +
+             std::to_string(u.plan.sample_end) + ") after " + std::to_string(u.failures) +
+             " failure(s): " + error + "\n";
+    }
+    if (failed.size() > shown) {
+      out += "  ... and " + std::to_string(failed.size() - shown) +
+             " more (effrobust query RUN_DIR \"SELECT unit_id, error FROM units WHERE status = "
+             "'failed'\")\n";
+    }
+  }
   if (!runs.empty()) {
     const RunRecord& r = runs.back();
     const bool live = r.status == "running";
@@ -41,6 +65,10 @@ std::string RenderStatus(const std::string& run_dir) {
                   IsoTime(r.started_at).c_str(), r.ranks, r.git_commit.c_str(),
                   r.torch_version.c_str());
     out += buf;
+    if (!r.slurm_job_id.empty()) {
+      out += "slurm job " + r.slurm_job_id + ", restart count " +
+             std::to_string(r.slurm_restart_count) + "\n";
+    }
     const size_t left = counts["pending"] + counts["running"];
     std::snprintf(buf, sizeof(buf), "this run: %zu units in %.0f s, %.1f samples/s\n", done_in_run,
                   elapsed, elapsed > 0 ? samples / elapsed : 0.0);

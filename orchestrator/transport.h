@@ -18,6 +18,8 @@ enum MessageTag : int {
   kTagResult = 3,       // worker -> 0: a unit finished (done or failed)
   kTagStop = 4,         // 0 -> worker: no more work, close your shard
   kTagShardClosed = 5,  // worker -> 0: shard renamed, worker exits
+  kTagHeartbeat = 6,    // worker -> 0: still working on its lease
+  kTagDrain = 7,        // 0 -> busy worker: finish or abandon within the grace
 };
 
 struct Message {

@@ -4,11 +4,18 @@
 //        host, ranks, started_at, ended_at, status)
 //   units(unit_id PK, run_id, model, dataset, split, sample_begin,
 //         sample_end, attack, params_json, seed, spec_json, status,
-//         attempts, worker_rank, host, started_at, finished_at, wall_seconds,
+//         attempts, failures, interruptions, worker_rank, host, started_at,
+//         finished_at, wall_seconds,
 //         shard_file, row_begin, row_end, summary_json, error)
 //   metrics(unit_id, name, value)   -- one row per summary metric
 //   models(name PK, path, arch, dataset, metadata_json, registered_at)
-// Unit status values: "pending", "running", "done", "failed".
+// Unit status values: "pending", "running", "done", "failed". attempts counts
+// every lease; failures only errors inside the unit (the retry budget);
+// interruptions stops that were not the unit's fault (drain, lost lease,
+// crash of the run).
+// Run status values: "running", "finished", "failed" (some units failed),
+// "drained" (stopped by a signal with units left), "interrupted" (the
+// process died; found by the next run).
 //
 // Thread-safety: one ResultIndex per thread. Readers (OpenReadOnly/RunQuery)
 // use separate read-only connections and do not block the writer (WAL).
@@ -33,6 +40,8 @@ struct RunRecord {
   std::string torch_version;
   std::string host;
   int ranks = 1;
+  std::string slurm_job_id;     // "" outside Slurm
+  int slurm_restart_count = 0;  // SLURM_RESTART_COUNT (requeues)
   double started_at = 0;  // wall seconds
   double ended_at = 0;
   std::string status;  // "running", "finished", "failed"
@@ -58,6 +67,8 @@ struct UnitCompletion {
   int64_t run_id = 0;
   int worker_rank = 0;
   std::string host;
+  std::string device;
+  std::string device_name;
   double started_at = 0;
   double finished_at = 0;
   double wall_seconds = 0;
@@ -72,6 +83,8 @@ struct UnitRecord {
   UnitPlan plan;
   std::string status;
   int attempts = 0;
+  int failures = 0;
+  int interruptions = 0;
   int64_t run_id = 0;
   int worker_rank = -1;
   std::string host;
@@ -122,9 +135,19 @@ class ResultIndex {
   // Throws ResultsError if the unit is unknown.
   virtual void CommitUnit(const UnitCompletion& done) = 0;
 
-  // status "failed" with the error text.
-  virtual void MarkFailed(const std::string& unit_id,
-                          const std::string& error) = 0;
+  // An error inside the unit: failures += 1, the error text kept, status
+  // "pending" when it will be retried, else "failed".
+  virtual void RecordFailure(const std::string& unit_id,
+                             const std::string& error, bool retry) = 0;
+
+  // A running unit was stopped through no fault of its own (drain, lost
+  // lease): status "pending", interruptions += 1. No-op unless running.
+  virtual void RecordInterruption(const std::string& unit_id) = 0;
+
+  // After a crash: units left "running" become "pending" (interruptions
+  // += 1) and runs left "running" become "interrupted" (ended_at = now).
+  // Returns the number of units recovered. Call before a new run begins.
+  virtual int64_t RecoverInterrupted(double now) = 0;
 
   // Returns units with status "done" to "pending" (they will be redone), used
   // when their shard is missing. Does not delete metrics or files.

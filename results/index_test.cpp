@@ -202,7 +202,7 @@ TEST_F(IndexTest, AttemptsCountEveryMarkRunning) {
   index->PlanUnits(1, {Plan("u1", "sdn", 0)});
   index->MarkRunning("u1", 1, 1, "a", 10);
   EXPECT_EQ(index->Units()[0].attempts, 1);
-  index->MarkFailed("u1", "boom");
+  index->RecordFailure("u1", "boom", /*retry=*/true);
   index->MarkRunning("u1", 2, 4, "b", 20);
   const UnitRecord u = index->Units()[0];
   EXPECT_EQ(u.attempts, 2);
@@ -215,12 +215,18 @@ TEST_F(IndexTest, AttemptsCountEveryMarkRunning) {
   EXPECT_EQ(index->Units()[0].attempts, 2);
 }
 
-TEST_F(IndexTest, MarkFailedStoresErrorAndMarkPendingRequeues) {
+TEST_F(IndexTest, FailuresCountTowardsRetriesAndKeepTheError) {
   auto index = OpenSqliteIndex(path_);
   index->PlanUnits(1, {Plan("u1", "sdn", 0), Plan("u2", "sdn", 100)});
   index->MarkRunning("u1", 1, 1, "a", 10);
-  index->MarkFailed("u1", "[models] checkpoint missing");
+  index->RecordFailure("u1", "[attacks] NaN loss", /*retry=*/true);
+  EXPECT_EQ(index->Units()[0].status, "pending");
+  EXPECT_EQ(index->Units()[0].failures, 1);
+  index->MarkRunning("u1", 1, 2, "b", 11);
+  index->RecordFailure("u1", "[models] checkpoint missing", /*retry=*/false);
   EXPECT_EQ(index->Units()[0].status, "failed");
+  EXPECT_EQ(index->Units()[0].failures, 2);
+  EXPECT_EQ(index->Units()[0].interruptions, 0);
   EXPECT_EQ(index->Units()[0].error, "[models] checkpoint missing");
 
   index->CommitUnit(Completion("u2", 1, {{"acc", 1}}));
@@ -230,9 +236,35 @@ TEST_F(IndexTest, MarkFailedStoresErrorAndMarkPendingRequeues) {
   EXPECT_EQ(u2.metrics.at("acc"), 1);  // metrics are kept
   EXPECT_TRUE(index->DoneUnits().empty());
 
-  EXPECT_THROW(index->MarkFailed("nope", "x"), ResultsError);
+  EXPECT_THROW(index->RecordFailure("nope", "x", false), ResultsError);
   EXPECT_THROW(index->MarkPending("nope"), ResultsError);
   EXPECT_THROW(index->MarkRunning("nope", 1, 1, "a", 1), ResultsError);
+}
+
+TEST_F(IndexTest, InterruptionsAreNotFailuresAndCrashedRunsAreRecovered) {
+  auto index = OpenSqliteIndex(path_);
+  RunRecord run;
+  run.name = "t";
+  run.status = "running";
+  const int64_t run_id = index->BeginRun(run);
+  index->PlanUnits(run_id, {Plan("u1", "sdn", 0), Plan("u2", "sdn", 100), Plan("u3", "sdn", 200)});
+  index->MarkRunning("u1", run_id, 1, "a", 10);
+  index->RecordInterruption("u1");  // drained
+  index->RecordInterruption("u3");  // not running: no-op
+  index->MarkRunning("u2", run_id, 2, "a", 10);
+  index->MarkRunning("u3", run_id, 3, "a", 10);
+  index->CommitUnit(Completion("u3", run_id, {}));
+  // The process dies here; the next run recovers u2 and the run row.
+  EXPECT_EQ(index->RecoverInterrupted(99), 1);
+  EXPECT_EQ(Find(index->Units(), "u1").status, "pending");
+  EXPECT_EQ(Find(index->Units(), "u1").interruptions, 1);
+  EXPECT_EQ(Find(index->Units(), "u1").failures, 0);
+  EXPECT_EQ(Find(index->Units(), "u2").status, "pending");
+  EXPECT_EQ(Find(index->Units(), "u2").interruptions, 1);
+  EXPECT_EQ(Find(index->Units(), "u3").status, "done");
+  EXPECT_EQ(Find(index->Units(), "u3").interruptions, 0);
+  EXPECT_EQ(index->Runs().back().status, "interrupted");
+  EXPECT_EQ(index->Runs().back().ended_at, 99);
 }
 
 TEST_F(IndexTest, UnitsAreOrderedByModelDatasetSampleAttack) {

@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS units (
   status       TEXT NOT NULL DEFAULT 'pending'
                CHECK (status IN ('pending', 'running', 'done', 'failed')),
   attempts     INTEGER NOT NULL DEFAULT 0,
+  failures     INTEGER NOT NULL DEFAULT 0,
+  interruptions INTEGER NOT NULL DEFAULT 0,
   worker_rank  INTEGER,
   host         TEXT,
   started_at   REAL,
@@ -88,7 +90,7 @@ CREATE INDEX IF NOT EXISTS metrics_by_name ON metrics(name, value);
 constexpr char kUnitColumns[] =
     "unit_id, model, dataset, split, sample_begin, sample_end, attack, params_json, seed, "
     "spec_json, status, attempts, run_id, worker_rank, host, started_at, finished_at, "
-    "wall_seconds, shard_file, row_begin, row_end, error";
+    "wall_seconds, shard_file, row_begin, row_end, error, failures, interruptions";
 
 // JSON object of the metrics; non-finite values (not representable in JSON)
 // become null.
@@ -301,8 +303,36 @@ class SqliteIndex : public ResultIndex {
     }
     Transaction tx(&conn_, Where() + " schema");
     conn_.Exec(kSchema, Where() + " schema");
+    AddMissingColumns();
     conn_.Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion), Where());
     tx.Commit();
+  }
+
+  // Indexes written by an older effrobust lack columns added since; they
+  // are added in place (existing rows get the column's default).
+  void AddMissingColumns() {
+    struct Added {
+      const char* table;
+      const char* column;
+      const char* declaration;
+    };
+    static const Added kAdded[] = {
+        {"units", "failures", "INTEGER NOT NULL DEFAULT 0"},
+        {"units", "interruptions", "INTEGER NOT NULL DEFAULT 0"},
+    };
+    for (const Added& a : kAdded) {
+      const std::string where = Where() + " table '" + a.table + "'";
+      bool present = false;
+      {
+        Statement st(&conn_, std::string("PRAGMA table_info(") + a.table + ")", where);
+        while (st.Step()) present = present || st.Text(1) == a.column;
+      }
+      if (!present) {
+        conn_.Exec(std::string("ALTER TABLE ") + a.table + " ADD COLUMN " + a.column + " " +
+                       a.declaration,
+                   where + " adding column '" + a.column + "'");
+      }
+    }
   }
 
   int64_t BeginRun(const RunRecord& run) override {
@@ -437,13 +467,49 @@ class SqliteIndex : public ResultIndex {
     tx.Commit();
   }
 
-  void MarkFailed(const std::string& unit_id, const std::string& error) override {
+  void RecordFailure(const std::string& unit_id, const std::string& error, bool retry) override {
     const std::string where = UnitWhere(unit_id);
     CheckWritable(where);
-    Statement st(&conn_, "UPDATE units SET status = 'failed', error = ? WHERE unit_id = ?",
+    Statement st(&conn_,
+                 "UPDATE units SET status = ?, error = ?, failures = failures + 1 "
+                 "WHERE unit_id = ?",
                  where);
-    st.Bind(1, error).Bind(2, unit_id);
+    st.Bind(1, std::string(retry ? "pending" : "failed")).Bind(2, error).Bind(3, unit_id);
     if (st.Run() == 0) throw ResultsError(where + ": unknown unit");
+  }
+
+  void RecordInterruption(const std::string& unit_id) override {
+    const std::string where = UnitWhere(unit_id);
+    CheckWritable(where);
+    Statement st(&conn_,
+                 "UPDATE units SET status = 'pending', interruptions = interruptions + 1 "
+                 "WHERE unit_id = ? AND status = 'running'",
+                 where);
+    st.Bind(1, unit_id);
+    st.Run();
+  }
+
+  int64_t RecoverInterrupted(double now) override {
+    const std::string where = Where() + " recovering interrupted runs";
+    CheckWritable(where);
+    Transaction tx(&conn_, where);
+    int64_t n = 0;
+    {
+      Statement st(&conn_,
+                   "UPDATE units SET status = 'pending', interruptions = interruptions + 1 "
+                   "WHERE status = 'running'",
+                   where);
+      n = st.Run();
+    }
+    {
+      Statement st(&conn_,
+                   "UPDATE runs SET status = 'interrupted', ended_at = ? WHERE status = 'running'",
+                   where);
+      st.Bind(1, now);
+      st.Run();
+    }
+    tx.Commit();
+    return n;
   }
 
   void MarkPending(const std::string& unit_id) override {
@@ -488,6 +554,8 @@ class SqliteIndex : public ResultIndex {
         r.row_begin = st.Int(19);
         r.row_end = st.Int(20);
         r.error = st.Text(21);
+        r.failures = static_cast<int>(st.Int(22));
+        r.interruptions = static_cast<int>(st.Int(23));
         position.emplace(r.plan.unit_id, units.size());
         units.push_back(std::move(r));
       }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -24,13 +25,45 @@
 namespace effrobust {
 namespace {
 
+// First line of a command's output ("" on failure).
+std::string CommandLine(const std::string& command) {
+  std::string out;
+  if (FILE* p = popen(command.c_str(), "r")) {
+    char buf[256];
+    if (fgets(buf, sizeof(buf), p)) out = buf;
+    pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+// The CPU model (from /proc/cpuinfo) or the GPU name (nvidia-smi; the CPU
+// build of LibTorch has no CUDA device-property API).
+std::string DeviceName(const torch::Device& device) {
+  if (device.is_cuda()) {
+    std::string name = CommandLine("nvidia-smi --query-gpu=name --format=csv,noheader -i " +
+                                   std::to_string(device.index()) + " 2>/dev/null");
+    return name.empty() ? "CUDA device " + std::to_string(device.index()) : name;
+  }
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "cpu";
+}
+
 class D1Executor : public UnitExecutor {
  public:
   explicit D1Executor(const ExecutorPlacement& p) : placement_(p) {}
 
   std::string held_model() const override { return held_model_; }
 
-  Output Execute(const WorkUnit& unit, const RunOptions& options, ShardWriter& shard) override {
+  Output Execute(const WorkUnit& unit, const RunOptions& options, ShardWriter& shard,
+                 UnitContext& context) override {
     Configure(options);
     LoadModelFor(unit);
     const ImageSet& set = Dataset(unit.dataset, unit.split);
@@ -53,6 +86,7 @@ class D1Executor : public UnitExecutor {
     for (int64_t b = 0; b < n; b += bs) {
       const int64_t e = std::min(n, b + bs);
       std::vector<uint64_t> batch_seeds(seeds.begin() + b, seeds.begin() + e);
+      context.Checkpoint();
       torch::Tensor xb = x.slice(0, b, e).to(device_);
       torch::Tensor yb = y.slice(0, b, e).to(device_);
       adv_parts.push_back(attack->Run(model, xb, yb, batch_seeds).detach().to(torch::kCPU));
@@ -66,6 +100,7 @@ class D1Executor : public UnitExecutor {
     auto exits_of = [&](const torch::Tensor& inputs, torch::Tensor* conf, torch::Tensor* pred) {
       std::vector<torch::Tensor> confs, preds;
       for (int64_t b = 0; b < n; b += bs) {
+        context.Checkpoint();
         auto logits = model->ForwardAll(inputs.slice(0, b, std::min(n, b + bs)).to(device_));
         std::vector<torch::Tensor> c, p;
         for (auto& l : logits) {
@@ -110,6 +145,7 @@ class D1Executor : public UnitExecutor {
       std::vector<int64_t> exit_c(n), exit_a(n), ee_c(n), ee_a(n);
       std::vector<double> flops_c(n), flops_a(n), lat_c(n), lat_a(n);
       for (int64_t i = 0; i < n; ++i) {
+        if (i % 16 == 0) context.Checkpoint();
         std::vector<double> vc(k), va(k);
         for (int j = 0; j < k; ++j) {
           vc[j] = cc[i][j];
@@ -148,6 +184,8 @@ class D1Executor : public UnitExecutor {
     Output out;
     out.rows = shard.Append(unit.id, rows);
     out.metrics = SummarizeD1(rows, meta.exit_flops);
+    out.device = device_.str();
+    out.device_name = device_name_;
     return out;
   }
 
@@ -169,7 +207,9 @@ class D1Executor : public UnitExecutor {
       const int count = static_cast<int>(torch::cuda::device_count());
       device_ = torch::Device(torch::kCUDA, placement_.local_index % count);
     }
-    LogInfo("worker uses " + device_.str() + " with " + std::to_string(threads) + " thread(s)");
+    device_name_ = DeviceName(device_);
+    LogInfo("worker uses " + device_.str() + " (" + device_name_ + ") with " +
+            std::to_string(threads) + " thread(s)");
   }
 
   void LoadModelFor(const WorkUnit& unit) {
@@ -208,6 +248,7 @@ class D1Executor : public UnitExecutor {
   ExecutorPlacement placement_;
   bool configured_ = false;
   torch::Device device_ = torch::kCPU;
+  std::string device_name_;
   LoadedModel loaded_;
   std::string held_key_;
   std::string held_model_;

@@ -2,10 +2,14 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+#include <deque>
+#include <limits>
 #include <memory>
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/stop_signal.h"
 
 namespace effrobust {
 
@@ -15,14 +19,90 @@ std::string HostName() {
   return buf;
 }
 
+namespace {
+
+constexpr double kNever = std::numeric_limits<double>::infinity();
+
+// The context of one unit: heartbeats to rank 0, drain detection. Messages
+// other than Drain that arrive meanwhile are kept for the main loop.
+class LeaseContext : public UnitContext {
+ public:
+  LeaseContext(Transport& t, const WorkUnit& unit, int64_t token, const RunOptions& options,
+               std::deque<Message>* inbox)
+      : t_(t), unit_(unit), token_(token), options_(options), inbox_(inbox) {
+    last_beat_ = MonotonicSeconds();
+  }
+
+  void Checkpoint() override {
+    const double now = MonotonicSeconds();
+    if (now - last_beat_ >= options_.heartbeat_s) {
+      t_.Send(0, HeartbeatMessage({unit_.id, token_}));
+      last_beat_ = now;
+    }
+    int source = -1;
+    Message m;
+    while (t_.Receive(0.0, &source, &m)) {
+      if (m.tag == kTagDrain) {
+        StartDrain(now, "rank 0 asked to drain");
+      } else {
+        inbox_->push_back(std::move(m));
+      }
+    }
+    if (StopSignal() != 0) StartDrain(now, std::string("got ") + StopSignalName(StopSignal()));
+    if (now > abandon_at_) {
+      throw UnitInterrupted("abandoned: the drain grace of " +
+                            std::to_string(options_.drain_grace_s) + " s ran out");
+    }
+  }
+
+ private:
+  void StartDrain(double now, const std::string& why) {
+    if (abandon_at_ != kNever) return;
+    abandon_at_ = now + options_.drain_grace_s;
+    LogInfo(why + "; finishing unit " + unit_.id + " if it takes less than " +
+            std::to_string(options_.drain_grace_s) + " s");
+  }
+
+  Transport& t_;
+  const WorkUnit& unit_;
+  int64_t token_;
+  const RunOptions& options_;
+  std::deque<Message>* inbox_;
+  double last_beat_ = 0;
+  double abandon_at_ = kNever;
+};
+
+// EFFROBUST_TEST_FAULT="ATTACK@RANK": see worker_loop.h.
+void MaybeInjectFault(const WorkUnit& unit, int rank) {
+  const char* spec = std::getenv("EFFROBUST_TEST_FAULT");
+  if (spec == nullptr || *spec == '\0') return;
+  const std::string s = spec;
+  const size_t at = s.find('@');
+  const std::string attack = s.substr(0, at);
+  const std::string where = at == std::string::npos ? "*" : s.substr(at + 1);
+  if (attack == unit.attack && (where == "*" || where == std::to_string(rank))) {
+    throw WorkerError("injected fault (EFFROBUST_TEST_FAULT=" + s + ") on rank " +
+                      std::to_string(rank));
+  }
+}
+
+}  // namespace
+
 void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
   std::unique_ptr<ShardWriter> shard;
   std::string shard_file;
+  std::deque<Message> inbox;
   t.Send(0, ReadyMessage(executor.held_model()));
   while (true) {
-    int source = -1;
     Message m;
-    if (!t.Receive(3600.0, &source, &m)) continue;
+    if (!inbox.empty()) {
+      m = std::move(inbox.front());
+      inbox.pop_front();
+    } else {
+      int source = -1;
+      if (!t.Receive(3600.0, &source, &m)) continue;
+    }
+    if (m.tag == kTagDrain) continue;  // idle: nothing to abandon
     if (m.tag == kTagStop) {
       ShardClosed closed;
       closed.held_model = executor.held_model();
@@ -40,9 +120,11 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
     }
     WorkUnit unit;
     RunOptions options;
-    ParseAssign(m, &unit, &options);
+    int64_t token = 0;
+    ParseAssign(m, &unit, &token, &options);
     UnitReport report;
     report.unit_id = unit.id;
+    report.token = token;
     report.worker_rank = id.report_rank;
     report.host = id.host;
     report.started_at = WallSeconds();
@@ -59,13 +141,22 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
       LogInfo("unit " + unit.id + ": " + unit.model + " " + unit.attack + " " +
               CanonicalJson(unit.params) + " samples [" + std::to_string(unit.begin) + ", " +
               std::to_string(unit.end) + ")");
-      UnitExecutor::Output out = executor.Execute(unit, options, *shard);
+      MaybeInjectFault(unit, id.report_rank);
+      LeaseContext context(t, unit, token, options, &inbox);
+      context.Checkpoint();  // a drain may already be under way
+      UnitExecutor::Output out = executor.Execute(unit, options, *shard, context);
       report.shard_file = shard_file;
       report.row_begin = out.rows.begin;
       report.row_end = out.rows.end;
       report.metrics = std::move(out.metrics);
+      report.device = out.device;
+      report.device_name = out.device_name;
+    } catch (const UnitInterrupted& e) {
+      report.outcome = UnitOutcome::kInterrupted;
+      report.error = e.what();
+      LogInfo("unit " + unit.id + " " + e.what());
     } catch (const std::exception& e) {
-      report.ok = false;
+      report.outcome = UnitOutcome::kFailed;
       report.error = e.what();
     }
     report.finished_at = WallSeconds();

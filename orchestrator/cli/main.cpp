@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/stop_signal.h"
 #include "evaluation/d1_table.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/experiment.h"
@@ -42,7 +43,8 @@ const char* kUsage =
     "  tables  RUN_DIR [--format markdown|csv|latex]\n"
     "                                  the D1 table: efficacy, FLOPs and latency per attack\n"
     "\n"
-    "`effrobust COMMAND --help` describes each command. Exit codes: 0 ok, 1 failure, 2 bad input.\n";
+    "`effrobust COMMAND --help` describes each command. Exit codes: 0 ok, 1 failure, 2 bad input;\n"
+    "`run` also 3 (finished, some units failed) and 4 (drained by a signal, run it again).\n";
 
 const std::map<std::string, std::string> kCommandHelp = {
     {"train",
@@ -64,6 +66,11 @@ const std::map<std::string, std::string> kCommandHelp = {
      "usage: effrobust run FILE [--quiet]\n"
      "  Runs every unit of FILE that is not done yet. Without MPI the process coordinates and\n"
      "  works itself; under `mpirun -np N` rank 0 coordinates and ranks 1..N-1 work.\n"
+     "  SIGTERM, SIGUSR1 or SIGINT drain the run: no new units, busy workers get\n"
+     "  policy.drain_grace_s to finish, results are committed. Running the same command\n"
+     "  again resumes (also after a crash or kill -9). Failed units are retried up to\n"
+     "  policy.max_retries times. Exit codes: 0 all done, 1 error, 2 bad input,\n"
+     "  3 finished with failed units (see `effrobust status`), 4 drained with units left.\n"
      "  --quiet           only warnings and the final summary\n"},
     {"submit",
      "usage: effrobust submit FILE --nodes N --gpus-per-node G --time HH:MM:SS [options]\n"
@@ -185,25 +192,32 @@ int Plan(const Args& a) {
 }
 
 // Rank 0's side of a run over `transport` (workers at ranks 1..size-1).
-int CoordinateRun(const ExperimentSpec& spec, Transport& transport, int ranks, bool quiet) {
+// Returns the RunExitCode; `unresponsive` gets the workers that never
+// closed their shard.
+int CoordinateRun(const ExperimentSpec& spec, Transport& transport, int ranks, bool quiet,
+                  std::vector<int>* unresponsive) {
   RunEnvironment env;
   env.ranks = ranks;
   env.torch_version = TorchVersion();
   env.host = HostName();
   env.quiet = quiet;
   PreparedRun run = PrepareRun(spec, env);
-  CoordinatorOptions co;
-  co.quiet = quiet;
-  CoordinatorResult result = Coordinate(transport, *run.index, run.todo, run.options, co);
-  FinishRun(run, result);
+  CoordinatorResult result =
+      Coordinate(transport, *run.index, run.todo, run.options, CoordinatorOptionsFor(run, quiet));
+  const int code = FinishRun(run, result);
+  *unresponsive = result.unresponsive;
   std::printf("%s", RenderStatus(spec.output).c_str());
-  return result.failed > 0 ? 1 : 0;
+  std::fflush(stdout);
+  return code;
 }
 
 int Run(int argc, char** argv, const Args& a) {
   RequirePositional(a, 1, "run");
   const bool quiet = a.options.count("--quiet") > 0;
   SetLogQuiet(quiet);
+  // SIGTERM/SIGUSR1/SIGINT drain the run instead of killing it (every rank:
+  // Slurm signals all tasks; rank 0 decides, workers finish their unit).
+  InstallStopSignalHandlers();
   if (LaunchedUnderMpi()) {
     MpiSession mpi(&argc, &argv);
     auto transport = mpi.WorldTransport();
@@ -212,15 +226,24 @@ int Run(int argc, char** argv, const Args& a) {
       if (transport->rank() == 0) {
         try {
           ExperimentSpec spec = LoadSpec(a.positional[0]);
-          return CoordinateRun(spec, *transport, transport->size(), quiet);
+          std::vector<int> unresponsive;
+          const int code = CoordinateRun(spec, *transport, transport->size(), quiet, &unresponsive);
+          if (!unresponsive.empty()) {
+            // Silent workers would block MPI_Finalize: end the job. The index
+            // is committed; their open shards stay .tmp and are redone.
+            std::fprintf(stderr, "effrobust: %zu worker rank(s) did not stop; aborting the job\n",
+                         unresponsive.size());
+            MpiSession::Abort(code == kExitDone ? kExitError : code);
+          }
+          return code;
         } catch (const SpecError& e) {
           // Bad input is found before any unit runs: stop the workers cleanly.
           std::fprintf(stderr, "effrobust: %s\n", e.what());
           StopWorkers(*transport);
-          return 2;
+          return kExitBadInput;
         } catch (const std::exception& e) {
           std::fprintf(stderr, "effrobust: %s\n", e.what());
-          MpiSession::Abort(1);
+          MpiSession::Abort(kExitError);
         }
       }
       ExecutorPlacement placement{mpi.local_worker_index(), mpi.local_workers()};
@@ -238,9 +261,12 @@ int Run(int argc, char** argv, const Args& a) {
     auto executor = MakeD1Executor({0, 1});
     RunWorker(*worker_end, *executor, {0, HostName()});
   });
-  int rc = 1;
+  int rc = kExitError;
   try {
-    rc = CoordinateRun(spec, *coordinator, 1, quiet);
+    std::vector<int> unresponsive;
+    rc = CoordinateRun(spec, *coordinator, 1, quiet, &unresponsive);
+    // A worker still busy after the drain deadline stops after its batch.
+    if (!unresponsive.empty()) coordinator->Send(1, StopMessage());
   } catch (...) {
     coordinator->Send(1, StopMessage());  // let the worker close its shard
     worker.join();
