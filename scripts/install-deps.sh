@@ -10,6 +10,9 @@ PACKAGES=(
   libyaml-cpp-dev libsqlite3-dev sqlite3 zlib1g-dev
   libgtest-dev
   dataset-fashion-mnist
+  # Slurm for `effrobust submit` and the local test cluster (slurm/local-cluster.sh). Slurm's
+  # mpi_pmix plugin (srun --mpi=pmix) dlopens pmix2/lib/libpmix.so, which only libpmix-dev ships.
+  slurmctld slurmd slurm-client munge libpmix-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 bash scripts/install-deps.sh
 bash scripts/build.sh
+bash slurm/local-cluster.sh start  # the slurm-labelled tests submit real jobs to it
 cd "${EFFROBUST_BUILD_DIR:-build}"
 ctest --output-on-failure --timeout 1200

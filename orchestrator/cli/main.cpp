@@ -35,6 +35,8 @@ const char* kUsage =
     "  train   [--out PATH] ...        train the multi-exit CNN on Fashion-MNIST\n"
     "  plan    FILE                    list the work units of an experiment (runs nothing)\n"
     "  run     FILE [--quiet]          run an experiment (single process or under mpirun)\n"
+    "  submit  FILE --nodes N --gpus-per-node G --time HH:MM:SS [...]\n"
+    "                                  write a Slurm batch script for FILE and sbatch it\n"
     "  status  RUN_DIR                 units by status, throughput, ETA (also during a run)\n"
     "  query   RUN_DIR SQL [--format aligned|csv|json]\n"
     "                                  read-only SQL over the run's index\n"
@@ -72,6 +74,24 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  policy.max_retries times. Exit codes: 0 all done, 1 error, 2 bad input,\n"
      "  3 finished with failed units (see `effrobust status`), 4 drained with units left.\n"
      "  --quiet           only warnings and the final summary\n"},
+    {"submit",
+     "usage: effrobust submit FILE --nodes N --gpus-per-node G --time HH:MM:SS [options]\n"
+     "  Writes RUN_DIR/slurm/job-YYYYmmdd-HHMMSS.sbatch for FILE, prints it and submits it with\n"
+     "  `sbatch --parsable`; the job id is the last line printed. Rank 0 (CPU-only coordinator)\n"
+     "  and the workers of node 0 share node 0; one worker per GPU, or W CPU workers per node.\n"
+     "  --nodes N               nodes (1..100000)\n"
+     "  --gpus-per-node G       GPUs per node, one worker each (0..64; 0 = CPU workers)\n"
+     "  --time HH:MM:SS         time limit (also D-HH:MM:SS)\n"
+     "  --partition P           partition (default: the cluster's default)\n"
+     "  --account A             account (default: yours)\n"
+     "  --cpus-per-task C       CPUs per rank, also OMP_NUM_THREADS (default 1)\n"
+     "  --workers-per-node W    CPU workers per node when G = 0 (default 1)\n"
+     "  --launcher srun|mpirun  srun --mpi=pmix (default) or mpirun\n"
+     "  --signal-lead SECONDS   USR1 to the ranks this long before the time limit; rank 0 drains\n"
+     "                          (default policy.drain_grace_s + 60)\n"
+     "  --no-requeue            a drained job ends instead of requeueing itself\n"
+     "  --dry-run               write and print the script, do not submit\n"
+     "  See docs/operations.md, \"Submitting to Slurm\".\n"},
     {"status",
      "usage: effrobust status RUN_DIR\n"
      "  Units by status, the latest run's throughput and ETA. Safe while a run is going.\n"},
@@ -305,6 +325,7 @@ int Main(int argc, char** argv) {
   }
   if (command == "plan") return Plan(ParseArgs(argc, argv, 2, {}, {}, command));
   if (command == "run") return Run(argc, argv, ParseArgs(argc, argv, 2, {"--quiet"}, {}, command));
+  if (command == "submit") return SubmitCommand(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "status") return Status(ParseArgs(argc, argv, 2, {}, {}, command));
   if (command == "query") return Query(ParseArgs(argc, argv, 2, {}, {"--format"}, command));
   if (command == "index") return IndexCommand(argc, argv);
