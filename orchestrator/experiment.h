@@ -10,6 +10,7 @@
 
 #include "orchestrator/coordinator.h"
 #include "orchestrator/plan.h"
+#include "orchestrator/preflight.h"
 #include "orchestrator/protocol.h"
 #include "orchestrator/spec.h"
 #include "results/index.h"
@@ -21,6 +22,7 @@ struct RunEnvironment {
   std::string torch_version;
   std::string host;
   bool quiet = false;
+  PreflightOptions checks;  // model loading hook and data directory
 };
 
 struct PreparedRun {
@@ -30,13 +32,21 @@ struct PreparedRun {
   std::unique_ptr<ResultIndex> index;
 };
 
-// Plans the spec without side effects: model hashes are read, nothing is
-// written. Throws SpecError (missing model file, bad metadata, bad spec).
-std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec);
+// Plans the spec without side effects: checks the run directory
+// (CheckRunDirectory), the dataset files (CheckDatasetFiles), each model file
+// (CheckModelFile with `checks.validate_model`) and its metadata, reads the
+// model hashes and expands the units; nothing is written. Throws SpecError
+// (bad spec, missing data or model file, model that does not load, output
+// directory of another experiment, more than kMaxUnits units).
+std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec,
+                                     const PreflightOptions& checks = {});
 
-// Creates RUN_DIR (spec.output) and RUN_DIR/shards, opens RUN_DIR/index.sqlite,
-// registers the models, inserts the planned units, marks units whose shard
-// file is missing as pending again, and begins a run row.
+// Plans (PlanExperiment with env.checks) and verifies the shards of done
+// units (CheckDoneShards) before writing anything; then creates RUN_DIR
+// (spec.output) and RUN_DIR/shards, opens RUN_DIR/index.sqlite, registers the
+// models, inserts the planned units, marks units whose shard file is missing
+// as pending again, and begins a run row. Bad input throws SpecError with
+// the run directory untouched.
 PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env);
 
 // Ends the run row ("finished" or "failed" if any unit failed) and prints
