@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -101,6 +102,21 @@ std::string SummaryJson(const std::map<std::string, double>& metrics) {
   return out + "}";
 }
 
+// "file:<path>?immutable=1" with the URI's special characters escaped.
+std::string ImmutableUri(const std::string& path) {
+  std::string uri = "file:";
+  for (const unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x21 || c >= 0x7f) {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      uri += buf;
+    } else {
+      uri += static_cast<char>(c);
+    }
+  }
+  return uri + "?immutable=1";
+}
+
 // One connection with a cache of prepared statements.
 class Connection {
  public:
@@ -112,9 +128,18 @@ class Connection {
         throw ResultsError(where + ": cannot open read-only: " + std::strerror(errno));
       }
     }
-    const int flags = read_only ? SQLITE_OPEN_READONLY
-                                : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    std::string target = path;
+    // A read-only connection to a WAL database creates "-wal" and "-shm"
+    // files and leaves them behind. Without a "-wal" file there is no writer
+    // and every committed row is in the main file, so open it immutable:
+    // reading then writes nothing into the run directory.
+    struct stat wal;
+    if (read_only && ::stat((path + "-wal").c_str(), &wal) != 0 && errno == ENOENT) {
+      target = ImmutableUri(path);
+      flags |= SQLITE_OPEN_URI;
+    }
+    const int rc = sqlite3_open_v2(target.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
       const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close_v2(db_);
