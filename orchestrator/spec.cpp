@@ -9,7 +9,6 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "attacks/catalog.h"
 #include "common/error.h"
@@ -408,9 +407,18 @@ ExperimentSpec LoadSpec(const std::string& path) {
   if (!in) {
     throw SpecError("cannot read experiment file '" + Printable(path) + "': " + std::strerror(errno));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseSpec(ss.str(), path);
+  // Read at most kMaxSpecBytes (+1 to notice more): /dev/zero must not hang.
+  std::string text;
+  char buf[1 << 16];
+  while (text.size() <= kMaxSpecBytes && in.read(buf, sizeof(buf)).gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+  }
+  if (text.size() > kMaxSpecBytes) {
+    throw SpecError("experiment file '" + Printable(path) + "' is larger than " +
+                    std::to_string(kMaxSpecBytes >> 20) + " MiB (allowed: a YAML file up to " +
+                    std::to_string(kMaxSpecBytes >> 20) + " MiB)");
+  }
+  return ParseSpec(text, path);
 }
 
 }  // namespace effrobust

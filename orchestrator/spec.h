@@ -85,7 +85,11 @@ struct ExperimentSpec {
 // messages are cut and escaped so the message is one line.
 ExperimentSpec ParseSpec(const std::string& text, const std::string& file);
 
-// Reads and parses `path`. Throws SpecError if unreadable.
+// Largest experiment file LoadSpec reads.
+inline constexpr size_t kMaxSpecBytes = size_t{16} << 20;
+
+// Reads and parses `path`. Throws SpecError if it is unreadable, a directory,
+// or larger than kMaxSpecBytes (so /dev/zero ends with an error, not a hang).
 ExperimentSpec LoadSpec(const std::string& path);
 
 // Sizes of the datasets effrobust knows, per split; SpecError otherwise.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "tests/support/temp_dir.h"
 
 namespace effrobust {
 namespace {
@@ -203,6 +204,23 @@ TEST(SpecTest, NormSpecificParametersAreCheckedAgainstTheGivenNorm) {
                                          "'deepsloth' parameter 'gamma' does not apply to norm 'linf'"),
               std::string::npos)
         << e.what();
+  }
+}
+
+TEST(SpecTest, LoadSpecRefusesMissingFilesDirectoriesAndEndlessFiles) {
+  TempDir tmp("spec");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {tmp.File("missing.yaml"), "cannot read experiment file '" + tmp.File("missing.yaml") +
+                                     "': No such file or directory"},
+      {tmp.path(), "experiment file '" + tmp.path() + "' is a directory (allowed: a YAML file)"},
+      {"/dev/zero", "experiment file '/dev/zero' is larger than 16 MiB (allowed: a YAML file up to 16 MiB)"}};
+  for (const auto& [path, fragment] : cases) {
+    try {
+      LoadSpec(path);
+      FAIL() << "expected SpecError for " << path;
+    } catch (const SpecError& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
   }
 }
 
