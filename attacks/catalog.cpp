@@ -102,24 +102,40 @@ const AttackInfo& FindAttack(const std::string& name) {
     if (a.name == name) return a;
     names.push_back(a.name);
   }
-  throw AttackError("unknown attack '" + name + "' (allowed: " + Join(names) + ")");
+  throw AttackError("unknown attack '" + Printable(name) + "' (allowed: " + Join(names) + ")");
 }
 
-bool ParseNumberText(const std::string& text, double* out) {
+namespace {
+
+// Decimal ("0.0314", "-2", "1e-3") or fraction ("8/255") text; *out may be
+// infinite or NaN when the text overflows. False if the text is neither
+// (hexadecimal, "inf" and "nan" spellings are not accepted).
+bool ParseNumberSyntax(const std::string& text, double* out) {
   if (text.empty()) return false;
-  auto slash = text.find('/');
-  char* end = nullptr;
+  const auto slash = text.find('/');
   if (slash != std::string::npos) {
     double a = 0, b = 0;
-    if (!ParseNumberText(text.substr(0, slash), &a) ||
-        !ParseNumberText(text.substr(slash + 1), &b) || b == 0) {
+    if (text.find('/', slash + 1) != std::string::npos ||
+        !ParseNumberSyntax(text.substr(0, slash), &a) ||
+        !ParseNumberSyntax(text.substr(slash + 1), &b) || b == 0) {
       return false;
     }
     *out = a / b;
     return true;
   }
-  double v = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || *end != '\0' || !std::isfinite(v)) return false;
+  if (text.find_first_not_of("0123456789+-.eE") != std::string::npos) return false;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+bool ParseNumberText(const std::string& text, double* out) {
+  double v = 0;
+  if (!ParseNumberSyntax(text, &v) || !std::isfinite(v)) return false;
   *out = v;
   return true;
 }
@@ -133,7 +149,7 @@ ParamMap CompleteAttackParams(
   for (const auto& p : info.params) allowed.push_back(p.name);
   for (const auto& [k, v] : given) {
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-      throw AttackError("attack '" + attack + "' has no parameter '" + k + "' (allowed: " +
+      throw AttackError("attack '" + attack + "' has no parameter '" + Printable(k) + "' (allowed: " +
                         (allowed.empty() ? std::string("none") : Join(allowed)) + ")");
     }
     raw[k] = v;
@@ -155,25 +171,26 @@ ParamMap CompleteAttackParams(
     std::string text = raw.count(p.name) ? raw[p.name] : DefaultFor(p, norm);
     if (p.kind == Kind::kChoice) {
       if (std::find(p.choices.begin(), p.choices.end(), text) == p.choices.end()) {
-        throw AttackError("attack '" + attack + "' parameter '" + p.name + "' = '" + text +
-                          "' is not allowed (allowed: " + Join(p.choices) + ")");
+        throw AttackError("attack '" + attack + "' parameter '" + p.name + "' = '" +
+                          Printable(text) + "' is not allowed (allowed: " + Join(p.choices) + ")");
       }
       out[p.name] = text;
       continue;
     }
+    const std::string range =
+        "(allowed: " + FormatNumber(p.min) + " to " + FormatNumber(p.max) + ")";
+    const std::string shown = "attack '" + attack + "' parameter '" + p.name + "' = '" +
+                              Printable(text) + "'";
     double v = 0;
-    if (!ParseNumberText(text, &v)) {
-      throw AttackError("attack '" + attack + "' parameter '" + p.name + "' = '" + text +
-                        "' is not a number (write e.g. 0.0314 or 8/255)");
+    if (!ParseNumberSyntax(text, &v)) {
+      throw AttackError(shown + " is not a number " + range +
+                        "; write e.g. 0.0314 or 8/255");
+    }
+    if (!std::isfinite(v) || v < p.min || v > p.max) {
+      throw AttackError(shown + " is out of range " + range);
     }
     if (p.kind == Kind::kInt && v != std::floor(v)) {
-      throw AttackError("attack '" + attack + "' parameter '" + p.name + "' = '" + text +
-                        "' must be a whole number");
-    }
-    if (v < p.min || v > p.max) {
-      throw AttackError("attack '" + attack + "' parameter '" + p.name + "' = '" + text +
-                        "' is out of range (allowed: " + FormatNumber(p.min) + " to " +
-                        FormatNumber(p.max) + ")");
+      throw AttackError(shown + " must be a whole number " + range);
     }
     out[p.name] = v;
   }

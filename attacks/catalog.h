@@ -42,13 +42,15 @@ const AttackInfo& FindAttack(const std::string& name);
 // Validates `given` (raw text values from the spec) against the attack's
 // parameters and fills defaults. Numbers may be written as decimals or as
 // fractions ("8/255"). Throws AttackError with the key, the bad value and
-// what is allowed (unknown key; not a number; out of range; not one of the
-// choices; not an integer).
+// what is allowed (unknown key; not a number; out of range, which includes
+// values that overflow a double; not one of the choices; not an integer).
 ParamMap CompleteAttackParams(
     const std::string& attack,
     const std::vector<std::pair<std::string, std::string>>& given);
 
-// Parses "0.0314", "30", "8/255". Returns false if not a number.
+// Parses "0.0314", "30", "1e-3", "8/255". Returns false if not a finite
+// number in decimal or fraction form (hexadecimal, "inf" and "nan" are not
+// numbers here; neither is a value that overflows a double).
 bool ParseNumberText(const std::string& text, double* out);
 
 }  // namespace effrobust

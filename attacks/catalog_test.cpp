@@ -57,7 +57,36 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"deepsloth", {{"norm", "l1"}}, "'l1' is not allowed (allowed: linf, l2)"},
         BadCase{"deepsloth", {{"iterations", "2.5"}}, "must be a whole number"},
         BadCase{"deepsloth", {{"norm", "l2"}, {"step", "0.1"}}, "does not apply to norm 'l2'"},
-        BadCase{"clean", {{"eps", "0.1"}}, "(allowed: none)"}));
+        BadCase{"clean", {{"eps", "0.1"}}, "(allowed: none)"},
+        // Numbers: negative, zero where not allowed, huge, NaN/inf spellings, hex.
+        BadCase{"pgd", {{"eps", "-8/255"}}, "'eps' = '-8/255' is out of range (allowed: 0 to 1)"},
+        BadCase{"pgd", {{"iterations", "0"}}, "'iterations' = '0' is out of range (allowed: 1 to 100000)"},
+        BadCase{"pgd", {{"iterations", "-3"}}, "'iterations' = '-3' is out of range (allowed: 1 to 100000)"},
+        BadCase{"pgd", {{"iterations", "1e12"}}, "'iterations' = '1e12' is out of range (allowed: 1 to 100000)"},
+        BadCase{"pgd", {{"step", "1e400"}}, "'step' = '1e400' is out of range (allowed: 0 to 1)"},
+        BadCase{"pgd", {{"step", "-1e400"}}, "'step' = '-1e400' is out of range (allowed: 0 to 1)"},
+        BadCase{"pgd", {{"eps", "nan"}}, "'eps' = 'nan' is not a number (allowed: 0 to 1)"},
+        BadCase{"pgd", {{"eps", ".nan"}}, "'eps' = '.nan' is not a number (allowed: 0 to 1)"},
+        BadCase{"pgd", {{"eps", "inf"}}, "'eps' = 'inf' is not a number (allowed: 0 to 1)"},
+        BadCase{"pgd", {{"eps", ".inf"}}, "'eps' = '.inf' is not a number (allowed: 0 to 1)"},
+        BadCase{"pgd", {{"eps", "0x1p-5"}}, "'eps' = '0x1p-5' is not a number (allowed: 0 to 1)"},
+        BadCase{"pgd", {{"eps", "8/0"}}, "'eps' = '8/0' is not a number (allowed: 0 to 1)"},
+        BadCase{"pgd", {{"eps", "1/2/3"}}, "'eps' = '1/2/3' is not a number"},
+        BadCase{"pgd", {{"eps", "1e300/1e-300"}}, "is out of range (allowed: 0 to 1)"},
+        BadCase{"deepsloth", {{"eps", std::string(5000, '9')}}, "...(5000 bytes)' is out of range"},
+        BadCase{"deepsloth", {{"eps", "1\n2"}}, "'eps' = '1\\n2' is not a number"},
+        BadCase{"deepsloth", {{"decay_every", "2.5"}, {"norm", "l2"}}, "must be a whole number (allowed: 1 to 100000)"}));
+
+TEST(CatalogTest, ParseNumberTextTakesDecimalsAndFractionsOnly) {
+  double v = 0;
+  EXPECT_TRUE(ParseNumberText("1e-3", &v));
+  EXPECT_DOUBLE_EQ(v, 0.001);
+  EXPECT_TRUE(ParseNumberText("8/255", &v));
+  EXPECT_DOUBLE_EQ(v, 8.0 / 255.0);
+  for (const char* bad : {"", "nan", "inf", "-inf", "0x10", "1e400", "1/0", " 1", "1 ", "1e"}) {
+    EXPECT_FALSE(ParseNumberText(bad, &v)) << bad;
+  }
+}
 
 }  // namespace
 }  // namespace effrobust

@@ -46,6 +46,10 @@ class AttackError : public Error {
  public:
   explicit AttackError(const std::string& m) : Error("attacks", m) {}
 };
+class DefenseError : public Error {
+ public:
+  explicit DefenseError(const std::string& m) : Error("defenses", m) {}
+};
 class WorkerError : public Error {
  public:
   explicit WorkerError(const std::string& m) : Error("workers", m) {}

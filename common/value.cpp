@@ -50,6 +50,31 @@ std::string JsonQuote(const std::string& s) {
   return out + "\"";
 }
 
+std::string Printable(const std::string& text, size_t max_chars) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i == max_chars) {
+      out += "...(" + std::to_string(text.size()) + " bytes)";
+      break;
+    }
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 std::string CanonicalJson(const ParamMap& m) {
   std::string out = "{";
   bool first = true;

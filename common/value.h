@@ -31,6 +31,11 @@ std::string CanonicalJson(const ParamMap& m);
 // JSON-escapes `s` and wraps it in quotes.
 std::string JsonQuote(const std::string& s);
 
+// `text` as shown inside a one-line message: control characters escaped
+// (\n, \t, \r, \xNN) and, if longer than `max_chars`, cut there and marked
+// "...(N bytes)". Adds no quotes.
+std::string Printable(const std::string& text, size_t max_chars = 80);
+
 // Field access on a parsed map. NumberField and RequiredTextField throw
 // Error (layer "common") naming the key if it is absent (or, for
 // NumberField, not a number); TextField returns "" for an absent key.

@@ -116,7 +116,7 @@ IdxArray ReadIdxGz(const std::string& path) {
   return out;
 }
 
-ImageSet LoadFashionMnist(const std::string& dir, const std::string& split) {
+std::vector<std::string> FashionMnistFiles(const std::string& dir, const std::string& split) {
   std::string prefix;
   if (split == "train") {
     prefix = "train";
@@ -126,8 +126,14 @@ ImageSet LoadFashionMnist(const std::string& dir, const std::string& split) {
     throw DataError("unknown Fashion-MNIST split '" + split +
                     "' (allowed: \"train\", \"test\")");
   }
-  const std::string images_path = JoinPath(dir, prefix + "-images-idx3-ubyte.gz");
-  const std::string labels_path = JoinPath(dir, prefix + "-labels-idx1-ubyte.gz");
+  return {JoinPath(dir, prefix + "-images-idx3-ubyte.gz"),
+          JoinPath(dir, prefix + "-labels-idx1-ubyte.gz")};
+}
+
+ImageSet LoadFashionMnist(const std::string& dir, const std::string& split) {
+  const std::vector<std::string> files = FashionMnistFiles(dir, split);
+  const std::string& images_path = files[0];
+  const std::string& labels_path = files[1];
   IdxArray images = ReadIdxGz(images_path);
   IdxArray labels = ReadIdxGz(labels_path);
   if (images.dims.size() != 3) {

@@ -24,6 +24,12 @@ struct ImageSet {
 // $EFFROBUST_FASHION_MNIST_DIR if set, else /usr/share/datasets/fashion-mnist.
 std::string DefaultFashionMnistDir();
 
+// The two gzipped IDX files of `split` in `dir`: {images, labels}, e.g.
+// {"DIR/t10k-images-idx3-ubyte.gz", "DIR/t10k-labels-idx1-ubyte.gz"} for
+// "test". Throws DataError naming the allowed values for a bad split. Does
+// not look at the files.
+std::vector<std::string> FashionMnistFiles(const std::string& dir, const std::string& split);
+
 // Loads split "train" (60000) or "test" (10000) from `dir`. Throws
 // DataError naming the file on a missing file, bad magic number, truncated
 // data, or a count mismatch between images and labels, and naming the

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/value.h"
 
 namespace effrobust {
 namespace fs = std::filesystem;
@@ -29,10 +30,12 @@ std::string ReadFile(const std::string& path) {
 // Reads "<model path>.json" and checks the model suits the spec's datasets.
 ModelRecord CheckModelMetadata(const ExperimentSpec& spec, const ModelSpec& model) {
   const std::string meta_path = model.path + ".json";
-  if (!fs::exists(meta_path)) {
-    throw SpecError(spec.file + ":" + std::to_string(model.line) + ": model '" + model.name +
-                    "': metadata file '" + meta_path +
-                    "' is missing (models are written by `effrobust train`)");
+  const std::string where = spec.file + ":" + std::to_string(model.line) + ": model '" +
+                            Printable(model.name) + "': metadata file '" + Printable(meta_path) + "'";
+  std::error_code ec;
+  if (!fs::is_regular_file(meta_path, ec)) {
+    throw SpecError(where + " is missing (models and their metadata are written by "
+                    "`effrobust train --out " + Printable(model.path) + "`)");
   }
   ModelRecord rec;
   rec.name = model.name;
@@ -44,17 +47,18 @@ ModelRecord CheckModelMetadata(const ExperimentSpec& spec, const ModelSpec& mode
     rec.arch = meta["arch"].as<std::string>();
     rec.dataset = meta["dataset"].as<std::string>();
   } catch (const YAML::Exception& e) {
-    throw SpecError("model metadata '" + meta_path + "' is unreadable: " + e.what());
+    throw SpecError(where + " is unreadable (" + Printable(e.what(), 200) +
+                    "; allowed: the JSON written by `effrobust train`)");
   }
   if (rec.arch != "multi_exit_cnn") {
     throw SpecError(spec.file + ":" + std::to_string(model.line) + ": model '" + model.name +
-                    "' has arch '" + rec.arch + "' (allowed here: multi_exit_cnn)");
+                    "' has arch '" + Printable(rec.arch) + "' (allowed here: multi_exit_cnn)");
   }
   for (const auto& ds : spec.datasets) {
     if (ds.name != rec.dataset) {
       throw SpecError(spec.file + ":" + std::to_string(ds.line) + ": dataset '" + ds.name +
-                      "' does not match model '" + model.name + "' (" + model.path +
-                      "), which was trained on '" + rec.dataset + "'");
+                      "' does not match model '" + model.name + "' (" + Printable(model.path) +
+                      "), which was trained on '" + Printable(rec.dataset) + "'");
     }
   }
   return rec;
@@ -106,22 +110,27 @@ SlurmProvenance SlurmFromEnvironment() {
   return slurm;
 }
 
-std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec) {
+std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec, const PreflightOptions& checks) {
+  CheckRunDirectory(spec);
+  CheckDatasetFiles(spec, checks.data_dir);
   std::map<std::string, std::string> hashes;
   for (const auto& m : spec.models) {
-    hashes[m.name] = ModelFileHash(m.path);
+    CheckModelFile(spec, m, checks.validate_model);
     CheckModelMetadata(spec, m);
+    hashes[m.name] = ModelFileHash(m.path);
   }
   return ExpandUnits(spec, hashes);
 }
 
 PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env) {
   PreparedRun run;
-  run.all = PlanExperiment(spec);
+  run.all = PlanExperiment(spec, env.checks);
+  CheckDoneShards(spec);
   std::error_code ec;
   fs::create_directories(fs::path(spec.output) / "shards", ec);
   if (ec) {
-    throw OrchestratorError("cannot create run directory '" + spec.output + "': " + ec.message());
+    throw SpecError(spec.file + ": cannot create run directory '" + Printable(spec.output) +
+                    "/shards': " + ec.message() + " (allowed: a directory path you can write)");
   }
   run.lock = AcquireRunLock(spec.output);
   run.index = OpenSqliteIndex(IndexPath(spec.output));

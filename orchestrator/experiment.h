@@ -10,6 +10,7 @@
 
 #include "orchestrator/coordinator.h"
 #include "orchestrator/plan.h"
+#include "orchestrator/preflight.h"
 #include "orchestrator/protocol.h"
 #include "orchestrator/run_lock.h"
 #include "orchestrator/spec.h"
@@ -22,6 +23,7 @@ struct RunEnvironment {
   std::string torch_version;
   std::string host;
   bool quiet = false;
+  PreflightOptions checks;  // model loading hook and data directory
 };
 
 struct PreparedRun {
@@ -42,15 +44,23 @@ enum RunExitCode : int {
   kExitDrained = 4,        // stopped by a signal with units left: run again
 };
 
-// Plans the spec without side effects: model hashes are read, nothing is
-// written. Throws SpecError (missing model file, bad metadata, bad spec).
-std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec);
+// Plans the spec without side effects: checks the run directory
+// (CheckRunDirectory), the dataset files (CheckDatasetFiles), each model file
+// (CheckModelFile with `checks.validate_model`) and its metadata, reads the
+// model hashes and expands the units; nothing is written. Throws SpecError
+// (bad spec, missing data or model file, model that does not load, output
+// directory of another experiment, more than kMaxUnits units).
+std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec,
+                                     const PreflightOptions& checks = {});
 
-// Creates RUN_DIR (spec.output) and RUN_DIR/shards, takes the run lock,
-// opens RUN_DIR/index.sqlite, recovers what a crashed run left "running",
-// registers the models, inserts the planned units, marks units whose shard
-// file is missing (or left as .tmp) as pending again, and begins a run row
-// (with SLURM_JOB_ID / SLURM_RESTART_COUNT when under Slurm).
+// Plans (PlanExperiment with env.checks) and verifies the shards of done
+// units (CheckDoneShards) before writing anything; then creates RUN_DIR
+// (spec.output) and RUN_DIR/shards, opens RUN_DIR/index.sqlite, registers the
+// models, inserts the planned units, marks units whose shard file is missing
+// (or left as .tmp) as pending again, takes the run lock, recovers what a
+// crashed run left "running", and begins a run row (with SLURM_JOB_ID /
+// SLURM_RESTART_COUNT under Slurm). Bad input throws SpecError with the run
+// directory untouched.
 PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env);
 
 // Ends the run row ("finished", "failed" if any unit failed, "drained" if

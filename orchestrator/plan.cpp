@@ -1,5 +1,7 @@
 #include "orchestrator/plan.h"
 
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -44,6 +46,29 @@ ParamMap IdentityFields(const WorkUnit& u) {
   return c;
 }
 
+// Throws SpecError if the spec expands to more than kMaxUnits units; counts
+// in floating point so that absurd grids cannot overflow.
+void CheckUnitCount(const ExperimentSpec& spec) {
+  double shards = 0, settings = 0;
+  for (const auto& ds : spec.datasets) {
+    shards += std::ceil(static_cast<double>(ds.end - ds.begin) / static_cast<double>(ds.shard_size));
+  }
+  for (const auto& grid : spec.attacks) {
+    double combos = 1;
+    for (const auto& [key, values] : grid.params) combos *= static_cast<double>(values.size());
+    settings += combos;
+  }
+  const double units = static_cast<double>(spec.models.size()) * shards * settings;
+  if (units <= static_cast<double>(kMaxUnits)) return;
+  char count[64];
+  std::snprintf(count, sizeof(count), "%.0f", units);
+  throw SpecError(spec.file + ": the experiment expands to " + count + " units (" +
+                  std::to_string(spec.models.size()) + " model(s) x " + FormatNumber(shards) +
+                  " dataset shard(s) x " + FormatNumber(settings) +
+                  " attack setting(s)) (allowed: at most " + std::to_string(kMaxUnits) +
+                  "); raise shard_size, list fewer parameter values, or split the experiment");
+}
+
 }  // namespace
 
 UnitPlan WorkUnit::ToPlan() const {
@@ -64,6 +89,7 @@ UnitPlan WorkUnit::ToPlan() const {
 
 std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
                                   const std::map<std::string, std::string>& model_hashes) {
+  CheckUnitCount(spec);
   std::vector<WorkUnit> units;
   std::set<std::string> ids;
   for (const auto& model : spec.models) {

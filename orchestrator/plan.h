@@ -32,10 +32,15 @@ struct WorkUnit {
   UnitPlan ToPlan() const;
 };
 
+// Most units one experiment may expand to; more is refused before expanding
+// (a grid that large is almost always a typo, e.g. shard_size: 1).
+inline constexpr int64_t kMaxUnits = 100000;
+
 // Expands models x datasets x shards x attacks x parameter grid, in that
 // nesting order. `model_hashes` maps model name -> checkpoint hash (what
 // ModelFileHash returns); a model missing from it gets hash "". Throws
-// SpecError on invalid attack parameters or duplicate units.
+// SpecError on invalid attack parameters, duplicate units, or a grid of more
+// than kMaxUnits units.
 std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
                                   const std::map<std::string, std::string>& model_hashes);
 

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "common/error.h"
+
 namespace effrobust {
 namespace {
 
@@ -65,6 +67,35 @@ TEST(PlanTest, UnitSurvivesMessageRoundTrip) {
   EXPECT_EQ(v.canonical, u.canonical);
   EXPECT_EQ(v.begin, u.begin);
   EXPECT_EQ(CanonicalJson(v.params), CanonicalJson(u.params));
+}
+
+TEST(PlanTest, DefensesDoNotChangeUnitIds) {
+  const std::string text =
+      "name: t\nseed: 3\nmodels: [{name: m, path: m.pt}]\n"
+      "datasets: [{name: fashion-mnist, range: [0, 100], shard_size: 40}]\n"
+      "attacks:\n  - name: clean\n  - name: deepsloth\n    params: {eps: [0.01]}\n";
+  auto plain = ExpandUnits(ParseSpec(text, "t.yaml"), {{"m", "abc"}});
+  auto defended = ExpandUnits(ParseSpec(text + "defenses: [none]\n", "t.yaml"), {{"m", "abc"}});
+  ASSERT_EQ(plain.size(), defended.size());
+  for (size_t i = 0; i < plain.size(); ++i) EXPECT_EQ(plain[i].id, defended[i].id);
+}
+
+TEST(PlanTest, GridLargerThanTheUnitLimitIsRefusedBeforeExpanding) {
+  ExperimentSpec spec = ParseSpec(
+      "name: t\nmodels: [{name: m, path: m.pt}]\n"
+      "datasets: [{name: fashion-mnist, split: train, shard_size: 1}]\n"
+      "attacks:\n  - name: clean\n  - name: pgd\n    params: {iterations: [1, 2]}\n",
+      "t.yaml");
+  try {
+    ExpandUnits(spec, {{"m", "abc"}});
+    FAIL() << "expected SpecError";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "t.yaml: the experiment expands to 180000 units (1 model(s) x 60000 dataset "
+                  "shard(s) x 3 attack setting(s)) (allowed: at most 100000)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

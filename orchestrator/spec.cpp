@@ -1,13 +1,19 @@
 #include "orchestrator/spec.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
-#include <sstream>
 
 #include "attacks/catalog.h"
 #include "common/error.h"
+#include "common/value.h"
+#include "defenses/catalog.h"
 
 namespace effrobust {
 namespace {
@@ -21,10 +27,26 @@ class SpecReader {
     throw SpecError(file_ + (line > 0 ? ":" + std::to_string(line) : "") + ": " + message);
   }
 
-  // Rejects keys outside `allowed` in a map node.
+  // Rejects a non-mapping, keys that are not plain scalars and keys given
+  // twice.
+  void CheckUniqueKeys(const YAML::Node& map, const std::string& where) const {
+    if (!map.IsMap()) Fail(map, where + " must be a mapping");
+    std::map<std::string, int> seen;  // key -> line
+    for (const auto& kv : map) {
+      const std::string key = Key(kv.first, where);
+      const int line = kv.first.Mark().line + 1;
+      if (!seen.emplace(key, line).second) {
+        Fail(kv.first, "key '" + Printable(key) + "' appears twice in " + where +
+                           " (first on line " + std::to_string(seen[key]) +
+                           "; allowed: each key once)");
+      }
+    }
+  }
+
+  // CheckUniqueKeys, and rejects keys outside `allowed`.
   void CheckKeys(const YAML::Node& map, const std::string& where,
                  const std::vector<std::string>& allowed) const {
-    if (!map.IsMap()) Fail(map, where + " must be a mapping");
+    CheckUniqueKeys(map, where);
     for (const auto& kv : map) {
       const std::string key = kv.first.as<std::string>();
       bool ok = false;
@@ -32,9 +54,17 @@ class SpecReader {
       if (!ok) {
         std::string list;
         for (size_t i = 0; i < allowed.size(); ++i) list += (i ? ", " : "") + allowed[i];
-        Fail(kv.first, "unknown key '" + key + "' in " + where + " (allowed: " + list + ")");
+        Fail(kv.first, "unknown key '" + Printable(key) + "' in " + where + " (allowed: " + list + ")");
       }
     }
+  }
+
+  // The text of a mapping key; keys must be plain scalars.
+  std::string Key(const YAML::Node& key, const std::string& where) const {
+    if (!key.IsScalar()) {
+      Fail(key, "a key in " + where + " is a list, mapping or null (allowed: plain names)");
+    }
+    return key.as<std::string>();
   }
 
   std::string Str(const YAML::Node& parent, const std::string& key, const std::string& where,
@@ -57,14 +87,21 @@ class SpecReader {
       if (fallback) return *fallback;
       Fail(parent, "missing key '" + key + "' in " + where);
     }
-    std::string text = n.IsScalar() ? n.as<std::string>() : "";
+    const std::string allowed =
+        " (allowed: whole numbers " + std::to_string(lo) + " to " + std::to_string(hi) + ")";
+    const std::string text = n.IsScalar() ? n.as<std::string>() : "";
+    const std::string shown = n.IsScalar() ? Printable(text) : n.IsNull() ? "" : "<list or mapping>";
+    size_t digits = (!text.empty() && (text[0] == '-' || text[0] == '+')) ? 1 : 0;
+    const bool integral = text.size() > digits &&
+                          text.find_first_not_of("0123456789", digits) == std::string::npos;
+    if (!integral) {
+      Fail(n, "key '" + key + "' in " + where + " = '" + shown + "' is not an integer" + allowed);
+    }
     int64_t v = 0;
     try {
-      size_t used = 0;
-      v = std::stoll(text, &used);
-      if (used != text.size()) throw std::invalid_argument(text);
-    } catch (const std::exception&) {
-      Fail(n, "key '" + key + "' in " + where + " = '" + text + "' is not an integer");
+      v = std::stoll(text);
+    } catch (const std::out_of_range&) {
+      Fail(n, "key '" + key + "' in " + where + " = " + shown + " is out of range" + allowed);
     }
     if (v < lo || v > hi) {
       Fail(n, "key '" + key + "' in " + where + " = " + std::to_string(v) +
@@ -81,7 +118,8 @@ class SpecReader {
     std::string t = n.IsScalar() ? n.as<std::string>() : "";
     if (t == "true" || t == "yes" || t == "on") return true;
     if (t == "false" || t == "no" || t == "off") return false;
-    Fail(n, "key '" + key + "' in " + where + " = '" + t + "' is not a boolean (allowed: true, false)");
+    Fail(n, "key '" + key + "' in " + where + " = '" + Printable(t) +
+                "' is not a boolean (allowed: true, false)");
   }
 
   const std::string& file() const { return file_; }
@@ -102,7 +140,9 @@ void ParseModels(const SpecReader& r, const YAML::Node& root, ExperimentSpec* sp
     ms.name = r.Str(m, "name", "a models entry");
     ms.path = r.Str(m, "path", "model '" + ms.name + "'");
     ms.line = m.Mark().line + 1;
-    if (!seen.insert(ms.name).second) r.Fail(m, "model name '" + ms.name + "' appears twice");
+    if (!seen.insert(ms.name).second) {
+      r.Fail(m, "model name '" + Printable(ms.name) + "' appears twice (allowed: unique names)");
+    }
     spec->models.push_back(ms);
   }
 }
@@ -159,18 +199,27 @@ void ParseAttacks(const SpecReader& r, const YAML::Node& root, ExperimentSpec* s
     try {
       FindAttack(g.name);
     } catch (const AttackError& e) {
-      r.Fail(a["name"], std::string("key 'name' = '") + g.name + "': " + e.what());
+      r.Fail(a["name"], std::string("key 'name' = '") + Printable(g.name) + "': " + e.what());
     }
     YAML::Node params = a["params"];
     if (params) {
-      if (!params.IsMap()) r.Fail(params, "key 'params' of attack '" + g.name + "' must be a mapping");
+      if (!params.IsMap()) {
+        r.Fail(params, "key 'params' of attack '" + g.name +
+                           "' must be a mapping of parameter: value or [values]");
+      }
+      r.CheckUniqueKeys(params, "the params of attack '" + g.name + "'");
+      std::vector<YAML::Node> key_nodes;  // parallel to g.params, for error lines
       for (const auto& kv : params) {
         const std::string key = kv.first.as<std::string>();
         std::vector<std::string> values;
         if (kv.second.IsSequence()) {
-          if (kv.second.size() == 0) r.Fail(kv.second, "parameter '" + key + "' has an empty list");
+          if (kv.second.size() == 0) {
+            r.Fail(kv.second, "parameter '" + key + "' has an empty list (allowed: one or more values)");
+          }
           for (const auto& v : kv.second) {
-            if (!v.IsScalar()) r.Fail(v, "parameter '" + key + "' values must be scalars");
+            if (!v.IsScalar()) {
+              r.Fail(v, "parameter '" + key + "' values must be scalars, not lists, mappings or null");
+            }
             values.push_back(v.as<std::string>());
           }
         } else if (kv.second.IsScalar()) {
@@ -178,18 +227,85 @@ void ParseAttacks(const SpecReader& r, const YAML::Node& root, ExperimentSpec* s
         } else {
           r.Fail(kv.second, "parameter '" + key + "' must be a scalar or a list of scalars");
         }
-        // Validate each value alone so the error points at this line.
-        for (const auto& v : values) {
-          try {
-            CompleteAttackParams(g.name, {{key, v}});
-          } catch (const AttackError& e) {
-            r.Fail(kv.first, std::string("key 'params.") + key + "' = '" + v + "': " + e.what());
+        g.params.emplace_back(key, values);
+        key_nodes.push_back(kv.first);
+      }
+      // Validate each value on its own line: the norms first, then every
+      // other value with each norm the grid pairs it with.
+      std::vector<std::string> norms;
+      for (const auto& [key, values] : g.params) {
+        if (key == "norm") norms = values;
+      }
+      for (int pass = 0; pass < 2; ++pass) {
+        for (size_t i = 0; i < g.params.size(); ++i) {
+          const auto& [key, values] = g.params[i];
+          if ((key == "norm") != (pass == 0)) continue;
+          for (const auto& v : values) {
+            try {
+              if (pass == 0 || norms.empty()) {
+                CompleteAttackParams(g.name, {{key, v}});
+              } else {
+                for (const auto& n : norms) CompleteAttackParams(g.name, {{"norm", n}, {key, v}});
+              }
+            } catch (const AttackError& e) {
+              r.Fail(key_nodes[i], std::string("key 'params.") + key + "' = '" + Printable(v) +
+                                       "': " + e.what());
+            }
           }
         }
-        g.params.emplace_back(key, values);
       }
     }
     spec->attacks.push_back(g);
+  }
+}
+
+// Defenses as `- name: none` or the shorthand `- none`; default [none].
+void ParseDefenses(const SpecReader& r, const YAML::Node& root, ExperimentSpec* spec) {
+  YAML::Node defenses = root["defenses"];
+  if (!defenses) {
+    spec->defenses = {DefenseSpec{}};
+    return;
+  }
+  std::string names;
+  for (const auto& d : DefenseCatalog()) names += (names.empty() ? "" : ", ") + d.name;
+  if (!defenses.IsSequence() || defenses.size() == 0) {
+    r.Fail(defenses, "key 'defenses' must be a non-empty list of {name, params} (allowed names: " +
+                         names + ")");
+  }
+  std::set<std::string> seen;
+  for (const auto& d : defenses) {
+    DefenseSpec ds;
+    ds.line = d.Mark().line + 1;
+    if (!d.IsScalar()) r.CheckKeys(d, "a defenses entry", {"name", "params"});
+    ds.name = d.IsScalar() ? d.as<std::string>() : r.Str(d, "name", "a defenses entry");
+    // Copy-constructed on purpose: assigning to a YAML::Node rewrites the
+    // node it refers to.
+    const YAML::Node name_node = d.IsScalar() ? d : d["name"];
+    try {
+      FindDefense(ds.name);
+    } catch (const DefenseError& e) {
+      r.Fail(name_node, "key 'defenses' entry '" + Printable(ds.name) + "': " + e.what());
+    }
+    if (!seen.insert(ds.name).second) {
+      r.Fail(name_node, "defense '" + ds.name + "' appears twice (allowed: each defense once)");
+    }
+    if (d.IsMap() && d["params"]) {
+      YAML::Node params = d["params"];
+      r.CheckUniqueKeys(params, "the params of defense '" + ds.name + "'");
+      for (const auto& kv : params) {
+        if (!kv.second.IsScalar()) {
+          r.Fail(kv.second, "parameter '" + kv.first.as<std::string>() + "' of defense '" +
+                                ds.name + "' must be a scalar");
+        }
+        ds.params.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
+      }
+      try {
+        CheckDefenseParams(ds.name, ds.params);
+      } catch (const DefenseError& e) {
+        r.Fail(params, e.what());
+      }
+    }
+    spec->defenses.push_back(ds);
   }
 }
 
@@ -197,11 +313,12 @@ void ParseAttacks(const SpecReader& r, const YAML::Node& root, ExperimentSpec* s
 
 int64_t DatasetSplitSize(const std::string& name, const std::string& split) {
   if (name != "fashion-mnist") {
-    throw SpecError("dataset '" + name + "' is not known (allowed: fashion-mnist)");
+    throw SpecError("dataset '" + Printable(name) + "' is not known (allowed: fashion-mnist)");
   }
   if (split == "train") return 60000;
   if (split == "test") return 10000;
-  throw SpecError("split '" + split + "' of dataset '" + name + "' is not known (allowed: train, test)");
+  throw SpecError("split '" + Printable(split) + "' of dataset '" + name +
+                  "' is not known (allowed: train, test)");
 }
 
 ExperimentSpec ParseSpec(const std::string& text, const std::string& file) {
@@ -209,31 +326,47 @@ ExperimentSpec ParseSpec(const std::string& text, const std::string& file) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp 0.7 stops at a fixed depth but words it "bad file".
+    throw SpecError(file + ":" + std::to_string(e.mark.line + 1) +
+                    ": not valid YAML: lists or mappings nested too deeply (about " +
+                    std::to_string(e.depth()) + " levels; allowed: the few levels an experiment "
+                    "needs, see docs/experiment-format.md)");
   } catch (const YAML::Exception& e) {
-    throw SpecError(file + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+    throw SpecError(file + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " +
+                    Printable(e.msg, 200));
   }
-  if (!root.IsMap()) throw SpecError(file + ": the top level must be a mapping of keys");
-  r.CheckKeys(root, "the top level",
-              {"name", "seed", "output", "device", "threads", "models", "datasets", "attacks",
-               "measure", "policy"});
+  const std::vector<std::string> top_keys = {"name",   "seed",     "output",  "device",
+                                             "threads", "models",  "datasets", "attacks",
+                                             "defenses", "measure", "policy"};
+  if (!root.IsMap()) {
+    std::string list;
+    for (const auto& k : top_keys) list += (list.empty() ? "" : ", ") + k;
+    throw SpecError(file + ": the top level must be a mapping of keys (allowed keys: " + list + ")");
+  }
+  r.CheckKeys(root, "the top level", top_keys);
   ExperimentSpec spec;
   spec.file = file;
   spec.text = text;
   spec.name = r.Str(root, "name", "the top level");
+  spec.name_line = root["name"].Mark().line + 1;
   const int64_t default_seed = 0;
   spec.seed = r.Int(root, "seed", "the top level", 0, 9007199254740991LL, &default_seed);
   const std::string default_output = "runs/" + spec.name;
   spec.output = r.Str(root, "output", "the top level", &default_output);
+  if (root["output"]) spec.output_line = root["output"].Mark().line + 1;
   const std::string default_device = "auto";
   spec.device = r.Str(root, "device", "the top level", &default_device);
   if (spec.device != "auto" && spec.device != "cpu" && spec.device != "cuda") {
-    r.Fail(root["device"], "key 'device' = '" + spec.device + "' is not allowed (allowed: auto, cpu, cuda)");
+    r.Fail(root["device"], "key 'device' = '" + Printable(spec.device) +
+                               "' is not allowed (allowed: auto, cpu, cuda)");
   }
   const int64_t default_threads = 0;
   spec.threads = static_cast<int>(r.Int(root, "threads", "the top level", 0, 1024, &default_threads));
   ParseModels(r, root, &spec);
   ParseDatasets(r, root, &spec);
   ParseAttacks(r, root, &spec);
+  ParseDefenses(r, root, &spec);
   YAML::Node measure = root["measure"];
   if (measure) {
     r.CheckKeys(measure, "measure",
@@ -266,11 +399,26 @@ ExperimentSpec ParseSpec(const std::string& text, const std::string& file) {
 }
 
 ExperimentSpec LoadSpec(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw SpecError("cannot read experiment file '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseSpec(ss.str(), path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw SpecError("experiment file '" + Printable(path) + "' is a directory (allowed: a YAML file)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw SpecError("cannot read experiment file '" + Printable(path) + "': " + std::strerror(errno));
+  }
+  // Read at most kMaxSpecBytes (+1 to notice more): /dev/zero must not hang.
+  std::string text;
+  char buf[1 << 16];
+  while (text.size() <= kMaxSpecBytes && in.read(buf, sizeof(buf)).gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+  }
+  if (text.size() > kMaxSpecBytes) {
+    throw SpecError("experiment file '" + Printable(path) + "' is larger than " +
+                    std::to_string(kMaxSpecBytes >> 20) + " MiB (allowed: a YAML file up to " +
+                    std::to_string(kMaxSpecBytes >> 20) + " MiB)");
+  }
+  return ParseSpec(text, path);
 }
 
 }  // namespace effrobust

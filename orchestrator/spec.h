@@ -34,6 +34,14 @@ struct AttackGrid {
   int line = 0;
 };
 
+// A defense in front of the model. Not part of any unit's identity yet: the
+// only defense is "none" (see defenses/catalog.h).
+struct DefenseSpec {
+  std::string name = "none";
+  std::vector<std::pair<std::string, std::string>> params;  // as written
+  int line = 0;
+};
+
 struct MeasureSpec {
   int latency_repeats = 5;        // Default: 5 timed runs (0 disables latency)
   int latency_warmup = 2;         // Default: 2
@@ -55,21 +63,33 @@ struct ExperimentSpec {
   std::string name;
   int64_t seed = 0;
   std::string output;           // run directory
+  int name_line = 0;            // lines of `name:` and `output:` (0: absent)
+  int output_line = 0;
   std::string device = "auto";  // auto | cpu | cuda; Default: auto
   int threads = 0;              // torch threads per worker; 0 = auto
   std::vector<ModelSpec> models;
   std::vector<DatasetSpec> datasets;
   std::vector<AttackGrid> attacks;
+  std::vector<DefenseSpec> defenses;  // Default: one entry, "none"
   MeasureSpec measure;
   PolicySpec policy;
 };
 
-// Parses YAML `text`; `file` is used in error messages. Validates keys,
-// types, ranges, dataset names and attack parameters (via the attack
-// catalog). Throws SpecError("<file>:<line>: key 'k' = 'v' ...").
+// Parses YAML `text`; `file` is used in error messages. Validates keys
+// (unknown or repeated keys are errors), types, ranges, dataset names, attack
+// parameters (via the attack catalog) and defenses (via the defense
+// catalog). Lists/mappings nested deeper than yaml-cpp's recursion guard
+// (500 parser levels in yaml-cpp 0.7, about 250 flow brackets) are refused
+// by yaml-cpp without deep recursion and reported as too deep. Throws
+// SpecError("<file>:<line>: key 'k' = 'v' ... (allowed: ...)"); values in
+// messages are cut and escaped so the message is one line.
 ExperimentSpec ParseSpec(const std::string& text, const std::string& file);
 
-// Reads and parses `path`. Throws SpecError if unreadable.
+// Largest experiment file LoadSpec reads.
+inline constexpr size_t kMaxSpecBytes = size_t{16} << 20;
+
+// Reads and parses `path`. Throws SpecError if it is unreadable, a directory,
+// or larger than kMaxSpecBytes (so /dev/zero ends with an error, not a hang).
 ExperimentSpec LoadSpec(const std::string& path);
 
 // Sizes of the datasets effrobust knows, per split; SpecError otherwise.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "tests/support/temp_dir.h"
 
 namespace effrobust {
 namespace {
@@ -72,7 +73,162 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"latency_repeats: 0", "latency_repeats: -1", "key 'latency_repeats' in measure = -1 is out of range (allowed: 0 to 1000)"},
         BadSpec{"output: /tmp/x", "device: tpu", "key 'device' = 'tpu' is not allowed (allowed: auto, cpu, cuda)"},
         BadSpec{"models:\n  - {name: m, path: m.pt}", "models: []", "key 'models' must be a non-empty list"},
-        BadSpec{"seed: 7", "seed: [7", "not valid YAML"}));
+        BadSpec{"seed: 7", "seed: [7", "not valid YAML"},
+        // Numbers: huge, negative, NaN/inf spellings, fractions where whole numbers go.
+        BadSpec{"seed: 7", "seed: 99999999999999999999",
+                "bad.yaml:2: key 'seed' in the top level = 99999999999999999999 is out of range (allowed: whole numbers 0 to 9007199254740991)"},
+        BadSpec{"seed: 7", "seed: 9007199254740992", "= 9007199254740992 is out of range (allowed: 0 to 9007199254740991)"},
+        BadSpec{"seed: 7", "seed: -1", "key 'seed' in the top level = -1 is out of range (allowed: 0 to 9007199254740991)"},
+        BadSpec{"seed: 7", "seed: .nan", "key 'seed' in the top level = '.nan' is not an integer (allowed: whole numbers 0 to 9007199254740991)"},
+        BadSpec{"seed: 7", "seed: -.inf", "= '-.inf' is not an integer (allowed: whole numbers 0 to"},
+        BadSpec{"seed: 7", "seed: 1.5", "= '1.5' is not an integer"},
+        BadSpec{"seed: 7", "seed: 0x10", "= '0x10' is not an integer"},
+        BadSpec{"seed: 7", "seed: [1, 2]", "= '<list or mapping>' is not an integer"},
+        BadSpec{"output: /tmp/x", "output: /tmp/x\nthreads: -1", "bad.yaml:4: key 'threads' in the top level = -1 is out of range (allowed: 0 to 1024)"},
+        BadSpec{"output: /tmp/x", "output: /tmp/x\nthreads: 1e9", "key 'threads' in the top level = '1e9' is not an integer (allowed: whole numbers 0 to 1024)"},
+        BadSpec{"range: [0, 100]", "range: [-5, 100]", "bad.yaml:7: key 'begin' in range of dataset 'fashion-mnist' = -5 is out of range (allowed: 0 to 9999)"},
+        BadSpec{"range: [0, 100]", "range: [0, .inf]", "key 'end' in range of dataset 'fashion-mnist' = '.inf' is not an integer (allowed: whole numbers 1 to 10000)"},
+        BadSpec{"range: [0, 100]", "range: [50, 50]", "key 'end' in range of dataset 'fashion-mnist' = 50 is out of range (allowed: 51 to 10000)"},
+        BadSpec{"range: [0, 100]", "range: 100", "key 'range' of dataset 'fashion-mnist' must be [begin, end)"},
+        BadSpec{"shard_size: 40", "shard_size: 0", "bad.yaml:7: key 'shard_size' in dataset 'fashion-mnist' = 0 is out of range (allowed: 1 to 10000)"},
+        BadSpec{"shard_size: 40", "shard_size: -40", "key 'shard_size' in dataset 'fashion-mnist' = -40 is out of range"},
+        BadSpec{"shard_size: 40", "shard_size: 1e40", "key 'shard_size' in dataset 'fashion-mnist' = '1e40' is not an integer"},
+        BadSpec{"eps: [0.01, 8/255]", "eps: [-0.01]", "bad.yaml:11: key 'params.eps' = '-0.01': [attacks] attack 'deepsloth' parameter 'eps' = '-0.01' is out of range (allowed: 0 to 100)"},
+        BadSpec{"eps: [0.01, 8/255]", "eps: .nan", "key 'params.eps' = '.nan': [attacks] attack 'deepsloth' parameter 'eps' = '.nan' is not a number (allowed: 0 to 100)"},
+        BadSpec{"eps: [0.01, 8/255]", "eps: [1e400]", "parameter 'eps' = '1e400' is out of range (allowed: 0 to 100)"},
+        BadSpec{"eps: [0.01, 8/255]", "eps: 0.01, iterations: 0", "key 'params.iterations' = '0': [attacks] attack 'deepsloth' parameter 'iterations' = '0' is out of range (allowed: 1 to 100000)"},
+        BadSpec{"eps: [0.01, 8/255]", "eps: 0.01, iterations: 99999999999999999999", "parameter 'iterations' = '99999999999999999999' is out of range (allowed: 1 to 100000)"},
+        BadSpec{"eps: [0.01, 8/255]", "eps: []", "parameter 'eps' has an empty list (allowed: one or more values)"},
+        BadSpec{"eps: [0.01, 8/255]", "eps: [[0.01]]", "parameter 'eps' values must be scalars"},
+        BadSpec{"batch_size: 50", "batch_size: 0", "bad.yaml:12: key 'batch_size' in measure = 0 is out of range (allowed: 1 to 100000)"},
+        BadSpec{"batch_size: 50", "latency_warmup: 1e3", "key 'latency_warmup' in measure = '1e3' is not an integer (allowed: whole numbers 0 to 1000)"},
+        BadSpec{"batch_size: 50", "store_adversarial: maybe", "key 'store_adversarial' in measure = 'maybe' is not a boolean (allowed: true, false)"},
+        BadSpec{"measure:", "policy: {max_retries: -1}\nmeasure:", "bad.yaml:12: key 'max_retries' in policy = -1 is out of range (allowed: 0 to 100)"},
+        BadSpec{"measure:", "policy: {lease_timeout_s: .inf}\nmeasure:", "key 'lease_timeout_s' in policy = '.inf' is not an integer (allowed: whole numbers 2 to 604800)"},
+        BadSpec{"measure:", "policy: {heartbeat_s: 0}\nmeasure:", "key 'heartbeat_s' in policy = 0 is out of range (allowed: 1 to 86400)"},
+        BadSpec{"measure:", "policy: {drain_grace_s: 100000000000000000000}\nmeasure:", "key 'drain_grace_s' in policy = 100000000000000000000 is out of range"},
+        // Defenses.
+        BadSpec{"measure:", "defenses: [jpeg]\nmeasure:", "bad.yaml:12: key 'defenses' entry 'jpeg': [defenses] unknown defense 'jpeg' (allowed: none)"},
+        BadSpec{"measure:", "defenses:\n  - name: jpeg\nmeasure:", "bad.yaml:13: key 'defenses' entry 'jpeg': [defenses] unknown defense 'jpeg' (allowed: none)"},
+        BadSpec{"measure:", "defenses: []\nmeasure:", "bad.yaml:12: key 'defenses' must be a non-empty list of {name, params} (allowed names: none)"},
+        BadSpec{"measure:", "defenses: none\nmeasure:", "key 'defenses' must be a non-empty list"},
+        BadSpec{"measure:", "defenses: [none, none]\nmeasure:", "defense 'none' appears twice (allowed: each defense once)"},
+        BadSpec{"measure:", "defenses: [{name: none, params: {quality: 75}}]\nmeasure:", "bad.yaml:12: [defenses] defense 'none' has no parameter 'quality' (allowed: none)"},
+        BadSpec{"measure:", "defenses: [{name: none, strength: 2}]\nmeasure:", "unknown key 'strength' in a defenses entry (allowed: name, params)"},
+        BadSpec{"measure:", "defenses: [{params: {}}]\nmeasure:", "missing key 'name' in a defenses entry"},
+        // Keys: repeated, not plain names, unknown.
+        BadSpec{"seed: 7", "seed: 7\nseed: 8", "bad.yaml:3: key 'seed' appears twice in the top level (first on line 2; allowed: each key once)"},
+        BadSpec{"shard_size: 40", "shard_size: 40, shard_size: 20", "bad.yaml:7: key 'shard_size' appears twice in a datasets entry"},
+        BadSpec{"eps: [0.01, 8/255]", "eps: [0.01], eps: 0.02", "key 'eps' appears twice in the params of attack 'deepsloth'"},
+        BadSpec{"seed: 7", "[a, b]: 7", "bad.yaml:2: a key in the top level is a list, mapping or null (allowed: plain names)"},
+        BadSpec{"seed: 7", "~: 7", "a key in the top level is a list, mapping or null"},
+        BadSpec{"{name: m, path: m.pt}", "{name: m, file: m.pt}", "bad.yaml:5: unknown key 'file' in a models entry (allowed: name, path)"},
+        BadSpec{"{name: m, path: m.pt}", "{name: m, path: m.pt}\n  - {name: m, path: n.pt}", "bad.yaml:6: model name 'm' appears twice (allowed: unique names)"},
+        // Structure: nesting, values that would break the one-line message.
+        BadSpec{"seed: 7", "seed: " + std::string(5000, '[') + std::string(5000, ']'), "bad.yaml:2: not valid YAML: lists or mappings nested too deeply"},
+        BadSpec{"seed: 7", "seed: " + std::string(600, '[') + std::string(600, ']'), "not valid YAML: lists or mappings nested too deeply"},
+        BadSpec{"seed: 7", "seed: " + std::string(5000, '['), "bad.yaml:5: not valid YAML: illegal block entry"},
+        BadSpec{"output: /tmp/x", "device: \"tp\\nu\"", "key 'device' = 'tp\\nu' is not allowed (allowed: auto, cpu, cuda)"},
+        BadSpec{"output: /tmp/x", "device: " + std::string(10000, 'x'), "...(10000 bytes)' is not allowed (allowed: auto, cpu, cuda)"},
+        BadSpec{"- name: clean", "- name: \"cl\\x01ean\"", "unknown attack 'cl\\x01ean' (allowed: clean, pgd, deepsloth)"}));
+
+// Whole files that are not experiments at all.
+struct BadFile {
+  std::string text;
+  std::string fragment;
+};
+
+class SpecFileErrorTest : public ::testing::TestWithParam<BadFile> {};
+
+TEST_P(SpecFileErrorTest, SaysWhatTheTopLevelMustBe) {
+  try {
+    ParseSpec(GetParam().text, "bad.yaml");
+    FAIL() << "expected SpecError";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find(GetParam().fragment), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, SpecFileErrorTest,
+    ::testing::Values(
+        BadFile{"", "bad.yaml: the top level must be a mapping of keys (allowed keys: name, seed, output"},
+        BadFile{"# only a comment\n", "the top level must be a mapping of keys"},
+        BadFile{"- a\n- b\n", "the top level must be a mapping of keys"},
+        BadFile{"just text", "the top level must be a mapping of keys"},
+        BadFile{std::string("\0\x01\x02garbage", 10), "bad.yaml"},
+        BadFile{std::string(100000, '{'), "nested too deeply"},
+        BadFile{[] {
+                  std::string s;
+                  for (int i = 0; i < 3000; ++i) s += std::string(i, ' ') + "-\n";
+                  return s;
+                }(),
+                "nested too deeply"},
+        BadFile{"a: &x [*x]\n", "unknown key 'a' in the top level"},
+        BadFile{"name: x\nmodels: *nowhere\n", "not valid YAML"}));
+
+// Variants that must be accepted, with what they parse to.
+TEST(SpecTest, DefensesDefaultToNoneAndTakeBothForms) {
+  EXPECT_EQ(ParseSpec(kGood, "good.yaml").defenses.size(), 1u);
+  EXPECT_EQ(ParseSpec(kGood, "good.yaml").defenses[0].name, "none");
+  for (const char* form : {"defenses: [none]\n", "defenses:\n  - name: none\n",
+                           "defenses: [{name: none, params: {}}]\n"}) {
+    ExperimentSpec s = ParseSpec(std::string(kGood) + form, "good.yaml");
+    ASSERT_EQ(s.defenses.size(), 1u) << form;
+    EXPECT_EQ(s.defenses[0].name, "none") << form;
+    EXPECT_EQ(s.defenses[0].line, std::string(form).find('-') == std::string::npos ? 13 : 14) << form;
+  }
+}
+
+TEST(SpecTest, LargestSeedAndAliasesAreAccepted) {
+  std::string text = kGood;
+  text.replace(text.find("seed: 7"), 7, "seed: 9007199254740991");
+  text.replace(text.find("eps: [0.01, 8/255]"), 18, "eps: &e [0.01, 1e-3], step: *e");
+  ExperimentSpec s = ParseSpec(text, "good.yaml");
+  EXPECT_EQ(s.seed, 9007199254740991LL);
+  EXPECT_EQ(s.attacks[1].params.back().second.size(), 2u);
+}
+
+TEST(SpecTest, NormSpecificParametersAreCheckedAgainstTheGivenNorm) {
+  std::string text = kGood;
+  text.replace(text.find("norm: [linf], eps: [0.01, 8/255]"), 32, "eps: [0.5], lr: 0.5, norm: l2");
+  EXPECT_EQ(ParseSpec(text, "good.yaml").attacks[1].params.size(), 3u);
+  text = kGood;
+  text.replace(text.find("norm: [linf], eps: [0.01, 8/255]"), 32, "norm: [linf, l2], gamma: 0.2");
+  try {
+    ParseSpec(text, "bad.yaml");
+    FAIL() << "expected SpecError";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.yaml:11: key 'params.gamma' = '0.2': [attacks] attack "
+                                         "'deepsloth' parameter 'gamma' does not apply to norm 'linf'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(SpecTest, LoadSpecRefusesMissingFilesDirectoriesAndEndlessFiles) {
+  TempDir tmp("spec");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {tmp.File("missing.yaml"), "cannot read experiment file '" + tmp.File("missing.yaml") +
+                                     "': No such file or directory"},
+      {tmp.path(), "experiment file '" + tmp.path() + "' is a directory (allowed: a YAML file)"},
+      {"/dev/zero", "experiment file '/dev/zero' is larger than 16 MiB (allowed: a YAML file up to 16 MiB)"}};
+  for (const auto& [path, fragment] : cases) {
+    try {
+      LoadSpec(path);
+      FAIL() << "expected SpecError for " << path;
+    } catch (const SpecError& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(SpecTest, RecordsTheLinesOfNameAndOutput) {
+  ExperimentSpec s = ParseSpec(kGood, "good.yaml");
+  EXPECT_EQ(s.name_line, 1);
+  EXPECT_EQ(s.output_line, 3);
+}
 
 }  // namespace
 }  // namespace effrobust

@@ -357,6 +357,14 @@ TEST_F(IndexTest, ReadOnlyIndexRejectsWrites) {
   EXPECT_EQ(reader->Units()[0].status, "pending");
 }
 
+TEST_F(IndexTest, ReadingAClosedIndexWritesNoFiles) {
+  OpenSqliteIndex(path_)->PlanUnits(1, {Plan("u1", "sdn", 0)});
+  ASSERT_FALSE(std::filesystem::exists(path_ + "-wal"));
+  EXPECT_EQ(OpenSqliteIndexReadOnly(path_)->Units().size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-shm"));
+}
+
 TEST_F(IndexTest, ReadOnlyOpenOfMissingFileIsError) {
   try {
     OpenSqliteIndexReadOnly(path_);

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -118,6 +119,28 @@ std::string SummaryJson(const std::map<std::string, double>& metrics) {
   return out + "}";
 }
 
+// The directory holding `path` (where SQLite puts its journal files).
+std::string ParentDirectory(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// "file:<path>?immutable=1" with the URI's special characters escaped.
+std::string ImmutableUri(const std::string& path) {
+  std::string uri = "file:";
+  for (const unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x21 || c >= 0x7f) {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      uri += buf;
+    } else {
+      uri += static_cast<char>(c);
+    }
+  }
+  return uri + "?immutable=1";
+}
+
 // One connection with a cache of prepared statements.
 class Connection {
  public:
@@ -129,9 +152,23 @@ class Connection {
         throw ResultsError(where + ": cannot open read-only: " + std::strerror(errno));
       }
     }
-    const int flags = read_only ? SQLITE_OPEN_READONLY
-                                : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    std::string target = path;
+    // A read-only connection to a WAL database creates "-wal" and "-shm"
+    // files and leaves them behind. Without a "-wal" file there is no writer
+    // and every committed row is in the main file, so open it immutable:
+    // reading then writes nothing into the run directory. Never in rollback
+    // (DELETE) mode: there a live writer has no "-wal" file, and an
+    // immutable reader would read its commits without locks.
+    struct stat wal;
+    if (read_only && ::stat((path + "-wal").c_str(), &wal) != 0 && errno == ENOENT &&
+        ::stat((path + "-journal").c_str(), &wal) != 0 && errno == ENOENT &&
+        ChooseJournalMode(ParentDirectory(path), JournalSettingFromEnvironment()).mode ==
+            JournalMode::kWal) {
+      target = ImmutableUri(path);
+      flags |= SQLITE_OPEN_URI;
+    }
+    const int rc = sqlite3_open_v2(target.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
       const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close_v2(db_);
@@ -303,14 +340,6 @@ class Transaction {
   bool done_ = false;
 };
 
-// Directory holding `path` (where SQLite puts its journal files).
-std::string DirectoryOf(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 // BEGIN (deferred) ... COMMIT around reads: every statement inside sees the
 // same commit. Ends the transaction when destroyed if End() was not called.
 class ReadTransaction {
@@ -350,7 +379,7 @@ class SqliteIndex : public ResultIndex {
       FindAddedColumns();
       return;
     }
-    SetJournalMode(ChooseJournalMode(DirectoryOf(path), journal));
+    SetJournalMode(ChooseJournalMode(ParentDirectory(path), journal));
     const int version = std::stoi("0" + conn_.QueryText("PRAGMA user_version", Where()));
     if (version > kSchemaVersion) {
       throw ResultsError(Where() + ": schema version " + std::to_string(version) +

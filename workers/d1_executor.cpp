@@ -261,6 +261,20 @@ std::unique_ptr<UnitExecutor> MakeD1Executor(const ExecutorPlacement& placement)
   return std::make_unique<D1Executor>(placement);
 }
 
+void CheckModelLoads(const std::string& path, const std::string& dataset) {
+  LoadedModel loaded = LoadModel(path, "multi_exit_cnn", dataset);
+  for (const auto& [rad, unused] : RadLevels()) {
+    if (!loaded.meta.thresholds.count(rad)) {
+      throw ModelError("model file '" + path + "' has no threshold '" + rad + "' in its metadata");
+    }
+  }
+  const size_t exits = loaded.meta.config.channels.size();
+  if (loaded.meta.exit_flops.size() != exits || exits == 0) {
+    throw ModelError("model file '" + path + "' lists " + std::to_string(loaded.meta.exit_flops.size()) +
+                     " exit FLOPs figures for " + std::to_string(exits) + " exits");
+  }
+}
+
 std::string TorchVersion() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
          std::to_string(TORCH_VERSION_PATCH);

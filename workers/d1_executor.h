@@ -20,6 +20,13 @@ struct ExecutorPlacement {
 
 std::unique_ptr<UnitExecutor> MakeD1Executor(const ExecutorPlacement& placement);
 
+// Loads the checkpoint at `path` as the D1 executor will: arch
+// multi_exit_cnn, trained on `dataset`, with a threshold for every RAD level
+// and one FLOPs figure per exit. Throws ModelError saying what is wrong
+// (missing, truncated or foreign file, wrong arch or dataset, parameters that
+// do not fit). Used as the orchestrator's ModelValidator at plan/run start.
+void CheckModelLoads(const std::string& path, const std::string& dataset);
+
 // "1.13.1" — the LibTorch version compiled against.
 std::string TorchVersion();
 

@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/stop_signal.h"
+#include "common/value.h"
 #include "evaluation/d1_table.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/experiment.h"
@@ -152,7 +153,30 @@ long long IntOption(const Args& a, const std::string& key, long long fallback) {
 void RequirePositional(const Args& a, size_t n, const std::string& command) {
   if (a.positional.size() != n) {
     throw SpecError("'" + command + "' takes " + std::to_string(n) + " argument(s), got " +
-                    std::to_string(a.positional.size()) + "\n" + kCommandHelp.at(command));
+                    std::to_string(a.positional.size()) + " (see effrobust " + command + " --help)");
+  }
+}
+
+// What plan and run check before any unit runs; models are loaded with torch.
+PreflightOptions Preflight() {
+  PreflightOptions checks;
+  checks.validate_model = CheckModelLoads;
+  return checks;
+}
+
+// Opens RUN_DIR's index for reading. A RUN_DIR without a readable index is
+// bad input (SpecError), not a failure.
+std::unique_ptr<ResultIndex> OpenRunIndex(const std::string& run_dir) {
+  const std::string path = IndexPath(run_dir);
+  if (!std::ifstream(path).good()) {
+    throw SpecError("RUN_DIR '" + Printable(run_dir) + "' has no readable index '" + Printable(path) +
+                    "' (allowed: a directory written by `effrobust run`)");
+  }
+  try {
+    return OpenSqliteIndexReadOnly(path);
+  } catch (const ResultsError& e) {
+    throw SpecError("RUN_DIR '" + Printable(run_dir) + "': " + e.what() +
+                    " (allowed: an index written by `effrobust run`; restore it from a backup)");
   }
 }
 
@@ -177,7 +201,7 @@ int Train(const Args& a) {
 int Plan(const Args& a) {
   RequirePositional(a, 1, "plan");
   ExperimentSpec spec = LoadSpec(a.positional[0]);
-  std::vector<WorkUnit> units = PlanExperiment(spec);
+  std::vector<WorkUnit> units = PlanExperiment(spec, Preflight());
   std::map<std::pair<std::string, std::string>, size_t> counts;
   for (const auto& u : units) counts[{u.model, u.attack}]++;
   std::printf("experiment '%s' (seed %lld, output %s): %zu units\n", spec.name.c_str(),
@@ -204,6 +228,7 @@ int CoordinateRun(const ExperimentSpec& spec, Transport& transport, int ranks, b
   env.torch_version = TorchVersion();
   env.host = HostName();
   env.quiet = quiet;
+  env.checks = Preflight();
   PreparedRun run = PrepareRun(spec, env);
   CoordinatorResult result =
       Coordinate(transport, *run.index, run.todo, run.options, CoordinatorOptionsFor(run, quiet));
@@ -281,7 +306,15 @@ int Run(int argc, char** argv, const Args& a) {
 
 int Status(const Args& a) {
   RequirePositional(a, 1, "status");
-  std::printf("%s", RenderStatus(a.positional[0]).c_str());
+  OpenRunIndex(a.positional[0]);
+  std::string text;
+  try {
+    text = RenderStatus(a.positional[0]);
+  } catch (const ResultsError& e) {
+    throw SpecError("RUN_DIR '" + Printable(a.positional[0]) + "': " + e.what() +
+                    " (allowed: an index written by `effrobust run`; restore it from a backup)");
+  }
+  std::printf("%s", text.c_str());
   return 0;
 }
 
@@ -296,8 +329,15 @@ int Query(const Args& a) {
 int Tables(const Args& a) {
   RequirePositional(a, 1, "tables");
   TableFormat f = ParseTableFormat(a.options.count("--format") ? a.options.at("--format") : "markdown");
-  auto index = OpenSqliteIndexReadOnly(IndexPath(a.positional[0]));
-  std::printf("%s", RenderTable(D1Table(index->Units()), f).c_str());
+  auto index = OpenRunIndex(a.positional[0]);
+  std::vector<UnitRecord> units;
+  try {
+    units = index->Units();
+  } catch (const ResultsError& e) {
+    throw SpecError("RUN_DIR '" + Printable(a.positional[0]) + "': " + e.what() +
+                    " (allowed: an index written by `effrobust run`; restore it from a backup)");
+  }
+  std::printf("%s", RenderTable(D1Table(units), f).c_str());
   return 0;
 }
 
@@ -335,14 +375,16 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace effrobust
 
+// Errors end as one line: "effrobust: <message>" with control characters
+// escaped.
 int main(int argc, char** argv) {
   try {
     return effrobust::Main(argc, argv);
   } catch (const effrobust::SpecError& e) {
-    std::fprintf(stderr, "effrobust: %s\n", e.what());
+    std::fprintf(stderr, "effrobust: %s\n", effrobust::Printable(e.what(), 4000).c_str());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "effrobust: %s\n", e.what());
+    std::fprintf(stderr, "effrobust: %s\n", effrobust::Printable(e.what(), 4000).c_str());
     return 1;
   }
 }

@@ -1,0 +1,239 @@
+#include "orchestrator/preflight.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <system_error>
+#include <vector>
+
+#include "common/error.h"
+#include "common/value.h"
+#include "data/fashion_mnist.h"
+#include "orchestrator/experiment.h"
+#include "results/index.h"
+#include "results/shard.h"
+
+namespace effrobust {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Rows read from a shard at a time while verifying it.
+constexpr int64_t kVerifyBlockRows = 65536;
+
+std::string At(const ExperimentSpec& spec, int line) {
+  return spec.file + (line > 0 ? ":" + std::to_string(line) : "") + ": ";
+}
+
+// First line of an error message, printable.
+std::string Reason(const std::string& what) {
+  return Printable(what.substr(0, what.find('\n')), 400);
+}
+
+// "" if `path` is a readable regular file, else what is wrong with it.
+std::string FileProblem(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    return "cannot be inspected: " + ec.message();
+  if (!fs::exists(st)) return "does not exist";
+  if (fs::is_directory(st)) return "is a directory, not a file";
+  if (!fs::is_regular_file(st)) return "is not a regular file";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::string("cannot be opened for reading: ") + std::strerror(errno);
+  if (in.peek() == std::ifstream::traits_type::eof()) return "is empty (0 bytes)";
+  return "";
+}
+
+std::string OutputWhere(const ExperimentSpec& spec) {
+  return At(spec, spec.output_line > 0 ? spec.output_line : spec.name_line) + "output directory '" +
+         Printable(spec.output) + "'";
+}
+
+std::unique_ptr<ResultIndex> OpenExistingIndex(const ExperimentSpec& spec) {
+  const std::string index = IndexPath(spec.output);
+  std::error_code ec;
+  if (!fs::exists(index, ec)) return nullptr;
+  try {
+    return OpenSqliteIndexReadOnly(index);
+  } catch (const ResultsError& e) {
+    throw SpecError(OutputWhere(spec) + " holds an index that cannot be read (" + Reason(e.what()) +
+                    "); nothing was changed (allowed: a new directory or a run directory of '" +
+                    Printable(spec.name) + "'): restore '" + Printable(index) +
+                    "' from a backup, or move the directory aside or set `output:` to another "
+                    "directory");
+  }
+}
+
+struct DoneUnit {
+  std::string id;
+  RowRange rows;
+};
+
+// "" if `path` holds every unit's rows, tagged with its id; else the problem.
+std::string ShardProblem(const std::string& path, std::vector<DoneUnit> units) {
+  std::sort(units.begin(), units.end(),
+            [](const DoneUnit& a, const DoneUnit& b) { return a.rows.begin < b.rows.begin; });
+  try {
+    const int64_t count = ShardRowCount(path);
+    for (const DoneUnit& u : units) {
+      if (u.rows.begin < 0 || u.rows.end <= u.rows.begin || u.rows.end > count) {
+        return "unit " + u.id + " needs rows [" + std::to_string(u.rows.begin) + ", " +
+               std::to_string(u.rows.end) + ") but the shard holds " + std::to_string(count) +
+               " rows";
+      }
+    }
+    // Read contiguous units together, at most kVerifyBlockRows rows at a time.
+    for (size_t first = 0; first < units.size();) {
+      size_t last = first + 1;
+      while (last < units.size() && units[last].rows.begin == units[last - 1].rows.end &&
+             units[last].rows.end - units[first].rows.begin <= kVerifyBlockRows) {
+        ++last;
+      }
+      const RowRange block{units[first].rows.begin, units[last - 1].rows.end};
+      RowBatch batch = ReadShardRows(path, block);
+      const auto& ids = batch.unit_ids();
+      if (static_cast<int64_t>(ids.size()) != block.end - block.begin) {
+        return "rows [" + std::to_string(block.begin) + ", " + std::to_string(block.end) +
+               ") came back with " + std::to_string(ids.size()) + " rows";
+      }
+      for (size_t i = first; i < last; ++i) {
+        for (int64_t r = units[i].rows.begin; r < units[i].rows.end; ++r) {
+          const std::string& id = ids[static_cast<size_t>(r - block.begin)];
+          if (id != units[i].id) {
+            return "row " + std::to_string(r) + " belongs to unit '" + Printable(id) +
+                   "', but the index says rows [" + std::to_string(units[i].rows.begin) + ", " +
+                   std::to_string(units[i].rows.end) + ") are unit " + units[i].id + "'s";
+          }
+        }
+      }
+      first = last;
+    }
+  } catch (const std::exception& e) {
+    return Reason(e.what());
+  }
+  return "";
+}
+
+}  // namespace
+
+void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir) {
+  const char* env = std::getenv("EFFROBUST_FASHION_MNIST_DIR");
+  const bool from_env = data_dir.empty() && env != nullptr && env[0] != '\0';
+  const std::string dir = data_dir.empty() ? DefaultFashionMnistDir() : data_dir;
+  std::set<std::pair<std::string, std::string>> checked;
+  for (const DatasetSpec& ds : spec.datasets) {
+    if (!checked.insert({ds.name, ds.split}).second) continue;
+    std::vector<std::string> files;
+    try {
+      files = FashionMnistFiles(dir, ds.split);
+    } catch (const DataError& e) {
+      throw SpecError(At(spec, ds.line) + "dataset '" + ds.name + "': " + e.what());
+    }
+    for (const std::string& file : files) {
+      const std::string problem = FileProblem(file);
+      if (problem.empty()) continue;
+      throw SpecError(At(spec, ds.line) + "dataset '" + ds.name + "' split '" + ds.split +
+                      "' needs file '" + Printable(file) + "', which " + problem + " (looked in '" +
+                      Printable(dir) + "'" +
+                      (from_env ? ", from EFFROBUST_FASHION_MNIST_DIR" : "") +
+                      "; allowed: the Fashion-MNIST IDX files of the Debian package "
+                      "dataset-fashion-mnist: apt-get install dataset-fashion-mnist, or set "
+                      "EFFROBUST_FASHION_MNIST_DIR to a directory holding them)");
+    }
+  }
+}
+
+void CheckModelFile(const ExperimentSpec& spec, const ModelSpec& model,
+                    const ModelValidator& validate) {
+  const std::string where = At(spec, model.line) + "model '" + Printable(model.name) + "' path '" +
+                            Printable(model.path) + "' ";
+  const std::string allowed =
+      " (allowed: a checkpoint written by `effrobust train --out " + Printable(model.path) + "`)";
+  const std::string problem = FileProblem(model.path);
+  if (!problem.empty()) throw SpecError(where + problem + allowed);
+  if (!validate) return;
+  try {
+    validate(model.path, spec.datasets.empty() ? "" : spec.datasets.front().name);
+  } catch (const std::exception& e) {
+    throw SpecError(where + "cannot be loaded: " + Reason(e.what()) + allowed);
+  }
+}
+
+void CheckRunDirectory(const ExperimentSpec& spec) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(spec.output, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    throw SpecError(OutputWhere(spec) + " cannot be inspected: " + ec.message() +
+                    " (allowed: a directory path effrobust can create or use)");
+  }
+  if (!fs::exists(st)) return;
+  if (!fs::is_directory(st)) {
+    throw SpecError(OutputWhere(spec) +
+                    " exists and is not a directory (allowed: a new directory or a run directory "
+                    "of '" +
+                    Printable(spec.name) + "')");
+  }
+  auto index = OpenExistingIndex(spec);
+  if (!index) return;
+  std::vector<RunRecord> runs;
+  try {
+    runs = index->Runs();
+  } catch (const ResultsError& e) {
+    throw SpecError(OutputWhere(spec) + " holds an index whose runs cannot be read (" +
+                    Reason(e.what()) + "); nothing was changed: restore '" +
+                    Printable(IndexPath(spec.output)) +
+                    "' from a backup, or move the directory aside or set `output:` to another "
+                    "directory");
+  }
+  for (const RunRecord& r : runs) {
+    if (r.name == spec.name) continue;
+    throw SpecError(OutputWhere(spec) + " holds run #" + std::to_string(r.run_id) +
+                    " of experiment '" + Printable(r.name) + "', and this file's name is '" +
+                    Printable(spec.name) + "' (allowed: a new directory or a run directory of '" +
+                    Printable(spec.name) +
+                    "'); nothing was changed: set `output:` to another directory, or use name '" +
+                    Printable(r.name) + "' to continue that experiment");
+  }
+}
+
+void CheckDoneShards(const ExperimentSpec& spec) {
+  auto index = OpenExistingIndex(spec);
+  if (!index) return;
+  std::vector<UnitRecord> units;
+  try {
+    units = index->Units();
+  } catch (const ResultsError& e) {
+    throw SpecError(OutputWhere(spec) + " holds an index whose units cannot be read (" +
+                    Reason(e.what()) + "); nothing was changed: restore '" +
+                    Printable(IndexPath(spec.output)) +
+                    "' from a backup, or move the directory aside or set `output:` to another "
+                    "directory");
+  }
+  std::map<std::string, std::vector<DoneUnit>> by_shard;
+  for (const UnitRecord& u : units) {
+    if (u.status != "done") continue;
+    by_shard[u.shard_file].push_back({u.plan.unit_id, {u.row_begin, u.row_end}});
+  }
+  for (const auto& [shard_file, done] : by_shard) {
+    const std::string path = (fs::path(spec.output) / shard_file).string();
+    std::error_code ec;
+    if (!fs::exists(path, ec) && !ec) continue;  // redone by PrepareRun
+    const std::string problem =
+        shard_file.empty() ? "the index names no shard file" : ShardProblem(path, done);
+    if (problem.empty()) continue;
+    throw SpecError(OutputWhere(spec) + ": shard '" + Printable(shard_file) + "' holding " +
+                    std::to_string(done.size()) + " done unit(s) (e.g. " + done.front().id +
+                    ") cannot be used: " + problem +
+                    ". Nothing was changed. To redo those units, move the shard aside (mv '" +
+                    Printable(path) + "' '" + Printable(path) +
+                    ".corrupt') and run again; to keep them, restore the file from a backup");
+  }
+}
+
+}  // namespace effrobust

@@ -1,0 +1,338 @@
+#include "orchestrator/preflight.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <stdexcept>
+
+#include "common/error.h"
+#include "orchestrator/experiment.h"
+#include "results/index.h"
+#include "results/shard.h"
+#include "tests/support/temp_dir.h"
+
+namespace effrobust {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kUnitA = "aaaaaaaaaaaaaaaa";
+const char* kUnitB = "bbbbbbbbbbbbbbbb";
+const char* kShard = "shards/run0001-rank001.h5";
+
+void Write(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+RowBatch Rows(int64_t n) {
+  RowBatch b;
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = i;
+  b.AddInt("sample_index", v);
+  return b;
+}
+
+UnitPlan Plan(const std::string& id) {
+  UnitPlan p;
+  p.unit_id = id;
+  p.model = "m";
+  p.dataset = "fashion-mnist";
+  p.split = "test";
+  p.attack = "clean";
+  p.params_json = "{}";
+  p.spec_json = "{}";
+  return p;
+}
+
+// A data directory, a model file with metadata, and a way to build a run
+// directory: the world the checks look at, with the pieces a case breaks.
+class PreflightTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directory(data_dir());
+    for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}) {
+      Write(data_dir() + "/" + f, "idx");
+    }
+    Write(model(), "checkpoint bytes");
+    Write(model() + ".json", R"({"arch": "multi_exit_cnn", "dataset": "fashion-mnist"})");
+  }
+
+  std::string data_dir() const { return tmp_.File("data"); }
+  std::string model() const { return tmp_.File("m.pt"); }
+  std::string output() const { return tmp_.File("run"); }
+
+  ExperimentSpec Spec(const std::string& name = "t", const std::string& split = "test") const {
+    return ParseSpec("name: " + name + "\noutput: " + output() + "\nmodels: [{name: m, path: " +
+                         model() + "}]\ndatasets: [{name: fashion-mnist, split: " + split +
+                         ", range: [0, 10]}]\nattacks: [{name: clean}]\n",
+                     "exp.yaml");
+  }
+
+  // A run of experiment `name` with units A (rows [0,3)) and B (rows [3,5))
+  // committed to one shard; `b_rows` overrides B's recorded rows.
+  void MakeRun(const std::string& name, RowRange b_rows = {3, 5}) const {
+    fs::create_directories(output() + "/shards");
+    auto index = OpenSqliteIndex(IndexPath(output()));
+    RunRecord run;
+    run.name = name;
+    run.status = "finished";
+    const int64_t run_id = index->BeginRun(run);
+    index->PlanUnits(run_id, {Plan(kUnitA), Plan(kUnitB)});
+    auto shard = CreateHdf5Shard(output() + "/" + kShard, {});
+    const RowRange a = shard->Append(kUnitA, Rows(3));
+    shard->Append(kUnitB, Rows(2));
+    shard->Close();
+    for (const auto& [id, rows] : {std::pair<std::string, RowRange>{kUnitA, a}, {kUnitB, b_rows}}) {
+      UnitCompletion done;
+      done.unit_id = id;
+      done.run_id = run_id;
+      done.shard_file = kShard;
+      done.row_begin = rows.begin;
+      done.row_end = rows.end;
+      index->CommitUnit(done);
+    }
+  }
+
+  TempDir tmp_{"preflight"};
+};
+
+// Runs `check`; returns the SpecError message ("" if none was thrown).
+std::string ErrorOf(const std::function<void()>& check) {
+  try {
+    check();
+  } catch (const SpecError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// ---- dataset files ----
+
+struct DataCase {
+  std::string name;
+  std::function<void(const std::string& dir)> damage;
+  std::string split;
+  std::string fragment;
+};
+
+class DatasetFilesErrorTest : public PreflightTest,
+                              public ::testing::WithParamInterface<DataCase> {};
+
+TEST_P(DatasetFilesErrorTest, NamesTheFileAndHowToGetIt) {
+  const DataCase& c = GetParam();
+  c.damage(data_dir());
+  const std::string m = ErrorOf([&] { CheckDatasetFiles(Spec("t", c.split), data_dir()); });
+  EXPECT_NE(m.find("exp.yaml:4: dataset 'fashion-mnist' split '" + c.split + "' needs file '" +
+                   data_dir() + "/"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find(c.fragment), std::string::npos) << m;
+  EXPECT_NE(m.find("apt-get install dataset-fashion-mnist"), std::string::npos) << m;
+  EXPECT_NE(m.find("EFFROBUST_FASHION_MNIST_DIR"), std::string::npos) << m;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, DatasetFilesErrorTest,
+    ::testing::Values(
+        DataCase{"NoImages",
+                 [](const std::string& d) { fs::remove(d + "/t10k-images-idx3-ubyte.gz"); }, "test",
+                 "t10k-images-idx3-ubyte.gz', which does not exist"},
+        DataCase{"NoLabels",
+                 [](const std::string& d) { fs::remove(d + "/t10k-labels-idx1-ubyte.gz"); }, "test",
+                 "t10k-labels-idx1-ubyte.gz', which does not exist"},
+        DataCase{"NoTrainImages",
+                 [](const std::string& d) { fs::remove(d + "/train-images-idx3-ubyte.gz"); },
+                 "train", "train-images-idx3-ubyte.gz', which does not exist"},
+        DataCase{"NoDirectory", [](const std::string& d) { fs::remove_all(d); }, "test",
+                 "t10k-images-idx3-ubyte.gz', which does not exist (looked in '"},
+        DataCase{"Directory",
+                 [](const std::string& d) {
+                   fs::remove(d + "/t10k-images-idx3-ubyte.gz");
+                   fs::create_directory(d + "/t10k-images-idx3-ubyte.gz");
+                 },
+                 "test", "which is a directory, not a file"},
+        DataCase{"Empty", [](const std::string& d) { Write(d + "/t10k-labels-idx1-ubyte.gz", ""); },
+                 "test", "t10k-labels-idx1-ubyte.gz', which is empty (0 bytes)"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST_F(PreflightTest, DatasetFilesThatArePresentPass) {
+  EXPECT_EQ(ErrorOf([&] { CheckDatasetFiles(Spec(), data_dir()); }), "");
+}
+
+TEST_F(PreflightTest, DatasetDirectoryComesFromTheEnvironmentByDefault) {
+  const std::string missing = tmp_.File("elsewhere");
+  setenv("EFFROBUST_FASHION_MNIST_DIR", missing.c_str(), 1);
+  const std::string m = ErrorOf([&] { CheckDatasetFiles(Spec(), ""); });
+  unsetenv("EFFROBUST_FASHION_MNIST_DIR");
+  EXPECT_NE(m.find("looked in '" + missing + "', from EFFROBUST_FASHION_MNIST_DIR"),
+            std::string::npos)
+      << m;
+}
+
+// ---- model files ----
+
+struct ModelCase {
+  std::string name;
+  std::function<void(const std::string& model)> damage;
+  std::function<void(const std::string&, const std::string&)> validator;  // may be empty
+  std::string fragment;
+};
+
+class ModelFileErrorTest : public PreflightTest, public ::testing::WithParamInterface<ModelCase> {};
+
+TEST_P(ModelFileErrorTest, NamesTheEntryThePathAndWhatIsWrong) {
+  const ModelCase& c = GetParam();
+  c.damage(model());
+  const ExperimentSpec spec = Spec();
+  const std::string m = ErrorOf([&] { CheckModelFile(spec, spec.models[0], c.validator); });
+  EXPECT_NE(m.find("exp.yaml:3: model 'm' path '" + model() + "' " + c.fragment), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("(allowed: a checkpoint written by `effrobust train --out " + model() + "`)"),
+            std::string::npos)
+      << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+}
+
+void NoDamage(const std::string&) {}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ModelFileErrorTest,
+    ::testing::Values(ModelCase{"Missing", [](const std::string& p) { fs::remove(p); }, nullptr,
+                                "does not exist"},
+                      ModelCase{"Directory",
+                                [](const std::string& p) {
+                                  fs::remove(p);
+                                  fs::create_directory(p);
+                                },
+                                nullptr, "is a directory, not a file"},
+                      ModelCase{"Empty", [](const std::string& p) { Write(p, ""); }, nullptr,
+                                "is empty (0 bytes)"},
+                      ModelCase{"DoesNotLoad", NoDamage,
+                                [](const std::string&, const std::string&) {
+                                  throw std::runtime_error(
+                                      "[models] failed finding central directory");
+                                },
+                                "cannot be loaded: [models] failed finding central directory"},
+                      ModelCase{"MultiLineReason", NoDamage,
+                                [](const std::string&, const std::string&) {
+                                  throw std::runtime_error(
+                                      "first line\nException raised from foo at bar.cpp:1");
+                                },
+                                "cannot be loaded: first line (allowed"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST_F(PreflightTest, ModelValidatorGetsThePathAndTheDataset) {
+  const ExperimentSpec spec = Spec();
+  std::string seen_path, seen_dataset;
+  CheckModelFile(spec, spec.models[0], [&](const std::string& p, const std::string& d) {
+    seen_path = p;
+    seen_dataset = d;
+  });
+  EXPECT_EQ(seen_path, model());
+  EXPECT_EQ(seen_dataset, "fashion-mnist");
+}
+
+TEST_F(PreflightTest, WithoutAValidatorOnlyTheFileIsChecked) {
+  Write(model(), "random bytes, not a checkpoint");
+  const ExperimentSpec spec = Spec();
+  EXPECT_EQ(ErrorOf([&] { CheckModelFile(spec, spec.models[0], nullptr); }), "");
+}
+
+// ---- run directory ----
+
+TEST_F(PreflightTest, RunDirectoryOfAnotherExperimentIsRefused) {
+  MakeRun("alpha");
+  const std::string m = ErrorOf([&] { CheckRunDirectory(Spec("beta")); });
+  EXPECT_NE(m.find("exp.yaml:2: output directory '" + output() +
+                   "' holds run #1 of experiment 'alpha', and this file's name is 'beta' "
+                   "(allowed: a new directory or a run directory of 'beta')"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("nothing was changed"), std::string::npos) << m;
+}
+
+TEST_F(PreflightTest, RunDirectoryOfTheSameExperimentOrNoneAtAllPasses) {
+  EXPECT_EQ(ErrorOf([&] { CheckRunDirectory(Spec("alpha")); }), "");
+  MakeRun("alpha");
+  EXPECT_EQ(ErrorOf([&] { CheckRunDirectory(Spec("alpha")); }), "");
+  EXPECT_EQ(ErrorOf([&] { CheckDoneShards(Spec("alpha")); }), "");
+}
+
+TEST_F(PreflightTest, OutputThatIsAFileIsRefused) {
+  Write(output(), "not a directory");
+  EXPECT_NE(ErrorOf([&] { CheckRunDirectory(Spec()); }).find("exists and is not a directory"),
+            std::string::npos);
+}
+
+TEST_F(PreflightTest, UnreadableIndexIsRefusedWithTheWayOut) {
+  fs::create_directories(output());
+  Write(IndexPath(output()), std::string(4096, 'x'));
+  const std::string m = ErrorOf([&] { CheckRunDirectory(Spec()); });
+  EXPECT_NE(m.find("holds an index that cannot be read"), std::string::npos) << m;
+  EXPECT_NE(
+      m.find("restore '" + IndexPath(output()) + "' from a backup, or move the directory aside"),
+      std::string::npos)
+      << m;
+}
+
+// ---- shards of done units ----
+
+struct ShardCase {
+  std::string name;
+  RowRange b_rows;  // what the index records for B
+  std::function<void(const std::string& shard)> damage;
+  std::string fragment;
+};
+
+class DoneShardErrorTest : public PreflightTest, public ::testing::WithParamInterface<ShardCase> {};
+
+TEST_P(DoneShardErrorTest, NamesTheShardAndHowToProceedAndLeavesItAlone) {
+  const ShardCase& c = GetParam();
+  MakeRun("t", c.b_rows);
+  const std::string shard = output() + "/" + kShard;
+  c.damage(shard);
+  const auto size = fs::file_size(shard);
+  const std::string m = ErrorOf([&] { CheckDoneShards(Spec()); });
+  EXPECT_NE(m.find("exp.yaml:2: output directory '" + output() + "': shard '" + kShard +
+                   "' holding 2 done unit(s) (e.g. " + kUnitA + ") cannot be used: "),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find(c.fragment), std::string::npos) << m;
+  EXPECT_NE(m.find("mv '" + shard + "' '" + shard + ".corrupt') and run again"), std::string::npos)
+      << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  EXPECT_EQ(fs::file_size(shard), size);
+}
+
+void Truncate(const std::string& p) { fs::resize_file(p, fs::file_size(p) / 2); }
+void Garbage(const std::string& p) { Write(p, std::string(fs::file_size(p), '\x7f')); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, DoneShardErrorTest,
+    ::testing::Values(
+        ShardCase{"Truncated", {3, 5}, Truncate, "[results]"},
+        ShardCase{"Garbage", {3, 5}, Garbage, "[results]"},
+        ShardCase{"Empty", {3, 5}, [](const std::string& p) { Write(p, ""); }, "[results]"},
+        ShardCase{"RowsBeyondTheEnd",
+                  {3, 9},
+                  NoDamage,
+                  "unit bbbbbbbbbbbbbbbb needs rows [3, 9) but the shard holds 5 rows"},
+        ShardCase{
+            "RowsOfAnotherUnit",
+            {0, 3},
+            NoDamage,
+            "row 0 belongs to unit 'aaaaaaaaaaaaaaaa', but the index says rows [0, 3) are unit "
+            "bbbbbbbbbbbbbbbb's"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST_F(PreflightTest, MissingShardIsNotAnErrorItsUnitsAreRedone) {
+  MakeRun("t");
+  fs::rename(output() + "/" + kShard, output() + "/moved.h5");
+  EXPECT_EQ(ErrorOf([&] { CheckDoneShards(Spec()); }), "");
+}
+
+}  // namespace
+}  // namespace effrobust
