@@ -266,11 +266,11 @@ int Run(int argc, char** argv, const Args& a) {
           return code;
         } catch (const SpecError& e) {
           // Bad input is found before any unit runs: stop the workers cleanly.
-          std::fprintf(stderr, "effrobust: %s\n", e.what());
+          std::fprintf(stderr, "effrobust: %s\n", Printable(e.what(), 4000).c_str());
           StopWorkers(*transport);
           return kExitBadInput;
         } catch (const std::exception& e) {
-          std::fprintf(stderr, "effrobust: %s\n", e.what());
+          std::fprintf(stderr, "effrobust: %s\n", Printable(e.what(), 4000).c_str());
           MpiSession::Abort(kExitError);
         }
       }
