@@ -281,6 +281,8 @@ std::string RenderBatchScript(const SubmitOptions& o, const BatchScriptContext& 
       {"REQUEUE", o.requeue ? "1" : "0"},
       {"NTASKS", std::to_string(l.total_tasks)},
       {"LAUNCH", LaunchLine(o, l, c)},
+      {"BINARY_Q", ShellQuote(c.binary)},
+      {"RUN_DIR_Q", ShellQuote(c.run_dir)},
   };
   return FillTemplate(BatchScriptTemplate(), values);
 }

@@ -154,7 +154,9 @@ TEST(SubmitTest, RenderedScriptCarriesLayoutSignalsLogsAndRequeue) {
         "'/opt/effrobust/build/effrobust' run '/home/u/exp.yaml' &\n",
         "export OMP_NUM_THREADS=1\n", "REQUEUE_ALLOWED=1\n", "(42 units)", "GPU worker(s)",
         "trap 'drain TERM' TERM", "trap 'drain USR1' USR1", "trap 'drain INT' INT", "wait \"$step_pid\"",
-        "scontrol requeue \"$SLURM_JOB_ID\"", "SLURM_RESTART_COUNT", "SLURM_JOB_ID"},
+        "scontrol requeue \"$SLURM_JOB_ID\"", "SLURM_RESTART_COUNT", "SLURM_JOB_ID",
+        "left=$('/opt/effrobust/build/effrobust' query '/scratch/u/runs/study' \"SELECT count(*) AS n FROM units "
+        "WHERE status <> 'done'\" --format csv"},
        {"{{", "}}", "mpirun", "#SBATCH --no-requeue"}},
       {"cpu mpirun no requeue",
        {"exp.yaml", "--nodes", "1", "--gpus-per-node", "0", "--workers-per-node", "2", "--time", "00:10:00",

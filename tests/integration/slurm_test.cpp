@@ -280,6 +280,9 @@ TEST_F(SlurmTest, DrainedJobRequeuesItselfOnceAndFinishesTheRest) {
       return;
     }
     if (pending_since == 0) pending_since = Now();
+    // The first start's step may still be winding down; a new step with the same id then cannot bind its
+    // PMIx socket and srun fails to launch. Wait until no slurmstepd of this job is left.
+    if (Capture("pgrep -f 'slurmstepd: \\[" + id + "\\.'").rc == 0) return;
     if (Now() - pending_since >= 2.0 && Now() - last_release > 10.0) {
       last_release = Now();
       const Output u = Capture("scontrol update JobId=" + id + " StartTime=now");
