@@ -179,6 +179,8 @@ PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env) {
   }
   run.options.run_id = run_id;
   run.options.run_dir = spec.output;
+  run.options.experiment = spec.name;
+  run.options.config_hash = rec.config_hash;
   run.options.measure = spec.measure;
   run.options.device = spec.device;
   run.options.threads = spec.threads;

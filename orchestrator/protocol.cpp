@@ -41,6 +41,8 @@ Message AssignMessage(const WorkUnit& unit, int64_t token, const RunOptions& o) 
   m["run.drain_grace_s"] = static_cast<double>(o.drain_grace_s);
   m["run.id"] = static_cast<double>(o.run_id);
   m["run.dir"] = o.run_dir;
+  m["run.experiment"] = o.experiment;
+  m["run.config_hash"] = o.config_hash;
   m["run.device"] = o.device;
   m["run.threads"] = static_cast<double>(o.threads);
   m["run.latency_repeats"] = static_cast<double>(o.measure.latency_repeats);
@@ -58,6 +60,8 @@ void ParseAssign(const Message& msg, WorkUnit* unit, int64_t* token, RunOptions*
   o->drain_grace_s = static_cast<int>(NumberField(m, "run.drain_grace_s"));
   o->run_id = static_cast<int64_t>(NumberField(m, "run.id"));
   o->run_dir = TextField(m, "run.dir");
+  o->experiment = TextField(m, "run.experiment");
+  o->config_hash = TextField(m, "run.config_hash");
   o->device = TextField(m, "run.device");
   o->threads = static_cast<int>(NumberField(m, "run.threads"));
   o->measure.latency_repeats = static_cast<int>(NumberField(m, "run.latency_repeats"));

@@ -25,6 +25,8 @@ namespace effrobust {
 // Run-wide settings a worker needs besides the unit.
 struct RunOptions {
   int64_t run_id = 0;
+  std::string experiment;   // the experiment's name (shard attribute)
+  std::string config_hash;  // of the experiment file (shard attribute)
   std::string run_dir;
   MeasureSpec measure;
   std::string device = "auto";

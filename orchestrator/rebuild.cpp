@@ -244,6 +244,8 @@ class Rebuilder {
         auto it = a.find(key);
         return it == a.end() ? std::string() : it->second;
       };
+      r.name = attr("experiment");
+      r.config_hash = attr("config_hash");
       r.git_commit = attr("git_commit");
       r.slurm_job_id = attr("slurm_job_id");
       r.slurm_restart_count = std::atoi(attr("slurm_restart_count").c_str());

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -195,8 +196,12 @@ class D1Executor : public UnitExecutor {
     configured_ = true;
     int threads = options.threads;
     if (threads <= 0) {
+      // Under Slurm the task's CPUs (--cpus-per-task); else the node's cores
+      // shared by the workers on it.
+      const char* slurm_cpus = std::getenv("SLURM_CPUS_PER_TASK");
+      const int from_slurm = slurm_cpus ? std::atoi(slurm_cpus) : 0;
       const int hw = std::max(1u, std::thread::hardware_concurrency());
-      threads = std::max(1, hw / std::max(1, placement_.local_workers));
+      threads = from_slurm > 0 ? from_slurm : std::max(1, hw / std::max(1, placement_.local_workers));
     }
     torch::set_num_threads(threads);
     if (options.device == "cuda" && !torch::cuda::is_available()) {

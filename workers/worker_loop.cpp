@@ -139,6 +139,8 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
                                  {"rank", std::to_string(id.report_rank)},
                                  {"host", id.host},
                                  {"created_at", IsoTime(WallSeconds())},
+                                 {"experiment", options.experiment},
+                                 {"config_hash", options.config_hash},
                                  {"git_commit", GitCommit()},
                                  {"slurm_job_id", slurm.job_id},
                                  {"slurm_restart_count", std::to_string(slurm.restart_count)}};

@@ -56,11 +56,12 @@ class IndexIntegrationTest : public ::testing::Test {
     delete dir_;
   }
 
-  static std::string WriteSpec(const std::string& name, const std::string& output,
-                               int latency_repeats) {
-    const std::string path = *dir_ + "/" + name + ".yaml";
+  // Writes DIR/<file>.yaml for experiment `name` (default: the file's name).
+  static std::string WriteSpec(const std::string& file, const std::string& output,
+                               int latency_repeats, const std::string& name = "") {
+    const std::string path = *dir_ + "/" + file + ".yaml";
     std::ofstream out(path);
-    out << "name: " << name << "\nseed: 5\noutput: " << output << "\n"
+    out << "name: " << (name.empty() ? file : name) << "\nseed: 5\noutput: " << output << "\n"
         << "models: [{name: tiny, path: " << *dir_ << "/m.pt}]\n"
         << "datasets: [{name: fashion-mnist, split: test, range: [0, 48], shard_size: 16}]\n"
         << "attacks:\n  - name: clean\n  - name: pgd\n    params: {iterations: 3}\n"
@@ -210,7 +211,7 @@ TEST_F(IndexIntegrationTest, RebuildFromShardsMatchesTheIndexOfARealRun) {
   for (const char* sql : {"SELECT unit_id, name, value FROM metrics ORDER BY unit_id, name",
                           "SELECT unit_id, summary_json FROM units ORDER BY unit_id",
                           "SELECT name, path, arch, dataset, metadata_json FROM models",
-                          "SELECT run_id, git_commit, ranks FROM runs"}) {
+                          "SELECT run_id, name, git_commit, ranks FROM runs"}) {
     SCOPED_TRACE(sql);
     const QueryResult a = RunQuery(index, sql);
     EXPECT_FALSE(a.rows.empty());
@@ -223,7 +224,7 @@ TEST_F(IndexIntegrationTest, RebuildFromShardsMatchesTheIndexOfARealRun) {
   fs::copy(out, copy, fs::copy_options::recursive);
   fs::rename(copy + "/index.sqlite", copy + "/index.sqlite.old");
   fs::copy_file(rebuilt, copy + "/index.sqlite");
-  const std::string spec = WriteSpec("swapped", copy, 1);
+  const std::string spec = WriteSpec("swapped", copy, 1, "done");  // same experiment
   ASSERT_EQ(Shell(Mpirun(3) + Bin() + " run " + spec, log), 0) << Slurp(log);
   EXPECT_NE(Slurp(log).find("9 already done, 0 to run"), std::string::npos) << Slurp(log);
   ASSERT_EQ(Shell(Bin() + " tables " + copy, log), 0) << Slurp(log);
