@@ -84,6 +84,10 @@ class ResilienceTest : public ::testing::Test {
       const UnitRecord& u = by_id[r.plan.unit_id];
       ASSERT_EQ(u.status, "done") << u.plan.unit_id << " " << u.error;
       EXPECT_EQ(u.failures, 0);
+      // Where it ran: host, torch device and the device's name.
+      EXPECT_FALSE(u.host.empty());
+      EXPECT_EQ(u.device, "cpu");
+      EXPECT_FALSE(u.device_name.empty());
       const std::string shard = out + "/" + u.shard_file;
       ASSERT_TRUE(fs::exists(shard)) << shard;
       RowBatch a = ReadShardRows(*dir_ + "/ref/" + r.shard_file, {r.row_begin, r.row_end});
@@ -190,6 +194,24 @@ TEST_F(ResilienceTest, StopSignalDrainsWithExitCode4AndTheSameCommandResumes) {
   auto runs = OpenSqliteIndexReadOnly(out + "/index.sqlite")->Runs();
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs[1].status, "finished");
+}
+
+TEST_F(ResilienceTest, SigtermToASingleProcessRunDrainsItAndTheSameCommandResumes) {
+  const std::string out = *dir_ + "/sigterm";
+  const std::string spec = WriteSpec("sigterm", out, "{drain_grace_s: 30}");
+  log_ = out + ".1.log";
+  rc_ = out + ".1.rc";
+  StartBackground(Bin() + " run " + spec, log_, rc_);
+  ASSERT_TRUE(WaitFor([&] { return DoneUnits(out) >= 2; }, 300)) << Slurp(log_);
+  auto pids = FindProcesses("effrobust", spec);
+  ASSERT_EQ(pids.size(), 1u);
+  Kill(pids, SIGTERM);
+  ASSERT_EQ(WaitExit(rc_, 120), 4) << Slurp(log_);
+  EXPECT_NE(Slurp(log_).find("got SIGTERM: draining"), std::string::npos) << Slurp(log_);
+  EXPECT_EQ(OpenSqliteIndexReadOnly(out + "/index.sqlite")->Runs().back().status, "drained");
+  const std::string log2 = out + ".2.log";
+  ASSERT_EQ(Shell(Bin() + " run " + spec, log2), 0) << Slurp(log2);
+  ExpectCompleteAndEqualToReference(out);
 }
 
 TEST_F(ResilienceTest, Kill9OfOneWorkerThenSameCommandCompletesWithIdenticalRows) {
