@@ -20,20 +20,16 @@
 #include "common/hash.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_model.h"
+#include "tests/support/process.h"
 
 namespace effrobust {
 namespace {
 
+using test::Slurp;
+
 namespace fs = std::filesystem;
 
 std::string Bin() { return EFFROBUST_BINARY; }
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct Result {
   int rc = -1;

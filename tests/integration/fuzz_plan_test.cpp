@@ -22,20 +22,16 @@
 
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_model.h"
+#include "tests/support/process.h"
 
 namespace effrobust {
 namespace {
 
+using test::Slurp;
+
 constexpr uint64_t kFuzzSeed = 20251125;
 constexpr int kTimeoutSeconds = 20;
 constexpr int kMinFiles = 200;
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void Replace(std::string* text, const std::string& from, const std::string& to) {
   for (size_t pos = text->find(from); pos != std::string::npos;

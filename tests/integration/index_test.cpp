@@ -4,6 +4,7 @@
 // leaves the index unchanged, and `effrobust index rebuild` reconstructs the
 // index of a real run from its shards alone.
 #include "results/index.h"
+#include "tests/support/process.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -19,26 +20,13 @@
 namespace effrobust {
 namespace {
 
+using test::Shell;
+using test::Slurp;
+using test::Mpirun;
+
 namespace fs = std::filesystem;
 
 std::string Bin() { return EFFROBUST_BINARY; }
-
-int Shell(const std::string& cmd, const std::string& log) {
-  const int rc = std::system((cmd + " >" + log + " 2>&1").c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Mpirun(int np) {
-  return "mpirun --allow-run-as-root --oversubscribe --bind-to none -np " + std::to_string(np) +
-         " ";
-}
 
 class IndexIntegrationTest : public ::testing::Test {
  protected:

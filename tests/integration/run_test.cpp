@@ -17,30 +17,18 @@
 #include "evaluation/d1_summary.h"
 #include "results/index.h"
 #include "results/shard.h"
+#include "tests/support/process.h"
 
 namespace effrobust {
 namespace {
 
+using test::Shell;
+using test::Slurp;
+using test::Mpirun;
+
 namespace fs = std::filesystem;
 
 std::string Bin() { return EFFROBUST_BINARY; }
-
-// Runs a shell command, returns its exit status; output goes to `log`.
-int Shell(const std::string& cmd, const std::string& log) {
-  int rc = std::system((cmd + " >" + log + " 2>&1").c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Mpirun(int np) {
-  return "mpirun --allow-run-as-root --oversubscribe --bind-to none -np " + std::to_string(np) + " ";
-}
 
 class RunTest : public ::testing::Test {
  protected:

@@ -22,20 +22,16 @@
 
 #include "results/index.h"
 #include "results/shard.h"
+#include "tests/support/process.h"
 
 namespace effrobust {
 namespace {
 
+using test::Slurp;
+
 namespace fs = std::filesystem;
 
 std::string Bin() { return EFFROBUST_BINARY; }
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct Output {
   int rc = -1;
