@@ -47,24 +47,22 @@ std::string RequireString(const ParamMap& params, const std::string& attack,
   return ScalarText(it->second);
 }
 
-void CheckRunInputs(const std::string& attack, MultiExitCnn& model, const torch::Tensor& x,
+void CheckRunInputs(const std::string& attack, VictimModel& victim, const torch::Tensor& x,
                     const torch::Tensor& labels, const std::vector<uint64_t>& sample_seeds) {
-  if (!model) throw AttackError(attack + ": model is empty");
-  if (model->is_training()) {
+  if (victim.is_training()) {
     throw AttackError(attack + ": model must be in eval mode (call model->eval())");
   }
   if (!x.defined() || x.dim() != 4) {
     throw AttackError(attack + ": x must be [B, C, H, W], got " +
                       (x.defined() ? std::to_string(x.dim()) + "-d tensor" : "undefined"));
   }
-  const auto& cfg = model->config();
-  if (x.size(1) != cfg.in_channels || x.size(2) != cfg.image_size ||
-      x.size(3) != cfg.image_size) {
+  if (x.size(1) != victim.in_channels() || x.size(2) != victim.image_size() ||
+      x.size(3) != victim.image_size()) {
     throw AttackError(attack + ": x has shape [" + std::to_string(x.size(0)) + ", " +
                       std::to_string(x.size(1)) + ", " + std::to_string(x.size(2)) + ", " +
                       std::to_string(x.size(3)) + "], the model expects [B, " +
-                      std::to_string(cfg.in_channels) + ", " + std::to_string(cfg.image_size) +
-                      ", " + std::to_string(cfg.image_size) + "]");
+                      std::to_string(victim.in_channels()) + ", " + std::to_string(victim.image_size()) +
+                      ", " + std::to_string(victim.image_size()) + "]");
   }
   if (x.scalar_type() != torch::kFloat32 || !x.device().is_cpu()) {
     throw AttackError(attack + ": x must be a float32 CPU tensor");
@@ -81,10 +79,17 @@ void CheckRunInputs(const std::string& attack, MultiExitCnn& model, const torch:
     if (x.min().item<float>() < 0.0f || x.max().item<float>() > 1.0f) {
       throw AttackError(attack + ": x must lie in [0, 1]");
     }
-    if (labels.min().item<int64_t>() < 0 || labels.max().item<int64_t>() >= cfg.num_classes) {
+    if (labels.min().item<int64_t>() < 0 || labels.max().item<int64_t>() >= victim.num_classes()) {
       throw AttackError(attack + ": labels must lie in [0, " +
-                        std::to_string(cfg.num_classes) + ")");
+                        std::to_string(victim.num_classes()) + ")");
     }
+  }
+}
+
+void RequireFamily(const std::string& attack, VictimModel& victim, const std::string& family) {
+  if (victim.family() != family) {
+    throw AttackError("attack '" + attack + "' targets " + family + " models; this model is " +
+                      victim.family());
   }
 }
 
@@ -156,26 +161,26 @@ LinfSignAttack::LinfSignAttack(std::string name, double eps, double step, int64_
       direction_(direction),
       loss_(std::move(loss)) {}
 
-torch::Tensor LinfSignAttack::Run(MultiExitCnn& model, const torch::Tensor& x,
+torch::Tensor LinfSignAttack::Run(VictimModel& victim, const torch::Tensor& x,
                                   const torch::Tensor& labels,
                                   const std::vector<uint64_t>& sample_seeds) {
-  CheckRunInputs(name_, model, x, labels, sample_seeds);
+  CheckRunInputs(name_, victim, x, labels, sample_seeds);
   if (x.size(0) == 0) return x.clone();
   return RunBatchInvariant(
       x.detach().contiguous(), labels, sample_seeds,
       [&](const torch::Tensor& xb, const torch::Tensor& yb, const std::vector<uint64_t>& sb) {
-        return Attack(model, xb, yb, sb);
+        return Attack(victim, xb, yb, sb);
       });
 }
 
-torch::Tensor LinfSignAttack::Attack(MultiExitCnn& model, const torch::Tensor& x0,
+torch::Tensor LinfSignAttack::Attack(VictimModel& victim, const torch::Tensor& x0,
                                      const torch::Tensor& labels,
                                      const std::vector<uint64_t>& sample_seeds) {
   const torch::Tensor lo = (x0 - eps_).clamp(0.0, 1.0);
   const torch::Tensor hi = (x0 + eps_).clamp(0.0, 1.0);
   torch::Tensor xa = x0 + PerSampleUniform(x0, sample_seeds, -start_radius_, start_radius_);
   xa = torch::max(torch::min(xa, hi), lo);
-  auto loss_of = [&](const torch::Tensor& in) { return loss_(model, in, labels); };
+  auto loss_of = [&](const torch::Tensor& in) { return loss_(victim, in, labels); };
   for (int64_t it = 0; it < iterations_; ++it) {
     torch::Tensor g = InputGradient(xa, loss_of);
     torch::NoGradGuard no_grad;

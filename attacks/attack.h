@@ -1,6 +1,7 @@
-// The Attack interface (torch): given a victim multi-exit model, clean
-// inputs in [0, 1] and labels, produce adversarial inputs. One attack per
-// file; MakeAttack builds one from its completed catalog parameters.
+// The Attack interface (torch): given a victim dynamic model (any family,
+// models/victim.h), clean inputs in [0, 1] and labels, produce adversarial
+// inputs. One attack per file; MakeAttack builds one from its completed
+// catalog parameters.
 // Thread-safety: an Attack holds only its parameters; Run may be called
 // from one thread at a time per model.
 #ifndef EFFROBUST_ATTACKS_ATTACK_H_
@@ -14,7 +15,7 @@
 #include <vector>
 
 #include "common/value.h"
-#include "models/multi_exit_cnn.h"
+#include "models/victim.h"
 
 namespace effrobust {
 
@@ -27,9 +28,20 @@ class Attack {
   // so a sample's result does not depend on the batch it is in.
   // REQUIRES: model in eval mode; x [B, C, H, W]; labels [B];
   // sample_seeds.size() == B. Throws AttackError on invalid input.
-  virtual torch::Tensor Run(MultiExitCnn& model, const torch::Tensor& x,
+  // Throws AttackError if the victim's family is not one the attack targets.
+  virtual torch::Tensor Run(VictimModel& victim, const torch::Tensor& x,
                             const torch::Tensor& labels,
                             const std::vector<uint64_t>& sample_seeds) = 0;
+
+  // Universal attacks craft one perturbation (or patch) for a whole
+  // population: the executor calls Fit once, on fit_samples() training
+  // images, with a seed derived from (experiment seed, model, attack,
+  // parameters) -- so every unit of the attack, on any rank, applies the
+  // same perturbation -- and Run then applies it. Per-sample attacks return
+  // 0 from fit_samples() and never see Fit.
+  virtual int64_t fit_samples() const { return 0; }
+  virtual void Fit(VictimModel& /*victim*/, const torch::Tensor& /*x*/,
+                   const torch::Tensor& /*labels*/, uint64_t /*seed*/) {}
 };
 
 // Builds the attack `name` from parameters completed by

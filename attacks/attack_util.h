@@ -15,7 +15,7 @@
 
 #include "attacks/attack.h"
 #include "common/value.h"
-#include "models/multi_exit_cnn.h"
+#include "models/victim.h"
 
 namespace effrobust {
 namespace attacks_internal {
@@ -27,9 +27,9 @@ int64_t RequireCount(const ParamMap& params, const std::string& attack, const st
 std::string RequireString(const ParamMap& params, const std::string& attack,
                           const std::string& key);
 
-// Throws AttackError unless the model is in eval mode, x is [B, C, H, W] in
+// Throws AttackError unless the victim is in eval mode, x is [B, C, H, W] in
 // [0, 1], labels are [B] class indices and there is one seed per sample.
-void CheckRunInputs(const std::string& attack, MultiExitCnn& model, const torch::Tensor& x,
+void CheckRunInputs(const std::string& attack, VictimModel& victim, const torch::Tensor& x,
                     const torch::Tensor& labels, const std::vector<uint64_t>& sample_seeds);
 
 // Tensors shaped like `like` whose sample n is drawn from a generator seeded
@@ -43,6 +43,10 @@ torch::Tensor PerSampleNormal(const torch::Tensor& like, const std::vector<uint6
 torch::Tensor InputGradient(const torch::Tensor& input,
                             const std::function<torch::Tensor(const torch::Tensor&)>& loss_of);
 
+// Throws AttackError unless victim.family() is `family` (what `attack`
+// needs).
+void RequireFamily(const std::string& attack, VictimModel& victim, const std::string& family);
+
 // Runs `body` so that a sample's result does not depend on its batch size
 // (a lone sample is attacked as two copies of itself; see attack.cpp).
 using BatchAttack = std::function<torch::Tensor(
@@ -51,7 +55,7 @@ torch::Tensor RunBatchInvariant(const torch::Tensor& x, const torch::Tensor& lab
                                 const std::vector<uint64_t>& seeds, const BatchAttack& body);
 
 // Loss of a batch (summed over samples) that an attack follows.
-using AttackLoss = std::function<torch::Tensor(MultiExitCnn& model, const torch::Tensor& input,
+using AttackLoss = std::function<torch::Tensor(VictimModel& victim, const torch::Tensor& input,
                                                const torch::Tensor& labels)>;
 
 // The L-inf signed-gradient attack shared by PGD and DeepSloth-L-inf: random
@@ -63,11 +67,11 @@ class LinfSignAttack : public Attack {
  public:
   LinfSignAttack(std::string name, double eps, double step, int64_t iterations,
                  double start_radius, double direction, AttackLoss loss);
-  torch::Tensor Run(MultiExitCnn& model, const torch::Tensor& x, const torch::Tensor& labels,
+  torch::Tensor Run(VictimModel& victim, const torch::Tensor& x, const torch::Tensor& labels,
                     const std::vector<uint64_t>& sample_seeds) override;
 
  private:
-  torch::Tensor Attack(MultiExitCnn& model, const torch::Tensor& x0, const torch::Tensor& labels,
+  torch::Tensor Attack(VictimModel& victim, const torch::Tensor& x0, const torch::Tensor& labels,
                        const std::vector<uint64_t>& sample_seeds);
   std::string name_;
   double eps_, step_;

@@ -13,6 +13,7 @@
 #include "data/tensor_view.h"
 #include "evaluation/early_exit.h"
 #include "evaluation/efficacy.h"
+#include "models/multi_exit_victim.h"
 #include "models/trainer.h"
 
 namespace effrobust {
@@ -44,8 +45,11 @@ class AttackOnTrainedModel : public ::testing::Test {
     opt.batch_size = 32;
     result_ = new TrainResult(TrainMultiExit(train, *test_, opt));
     result_->model->eval();
+    victim_ = new MultiExitVictim(result_->model, result_->meta.thresholds);
   }
   static void TearDownTestSuite() {
+    delete victim_;
+    victim_ = nullptr;
     delete result_;
     delete test_;
     result_ = nullptr;
@@ -70,9 +74,11 @@ class AttackOnTrainedModel : public ::testing::Test {
 
   static ImageSet* test_;
   static TrainResult* result_;
+  static MultiExitVictim* victim_;
 };
 ImageSet* AttackOnTrainedModel::test_ = nullptr;
 TrainResult* AttackOnTrainedModel::result_ = nullptr;
+MultiExitVictim* AttackOnTrainedModel::victim_ = nullptr;
 
 // --- registry -----------------------------------------------------------------
 
@@ -123,12 +129,13 @@ TEST(InputGradient, NonFiniteLossIsAnAttackErrorNotGarbage) {
 TEST(AttackRun, RejectsSeedCountMismatchAndTrainingMode) {
   MultiExitCnn m;
   m->eval();
+  MultiExitVictim v(m, {});
   auto attack = MakeAttack("clean", {});
   auto x = torch::rand({2, 1, 28, 28});
   auto y = torch::zeros({2}, torch::kInt64);
-  EXPECT_THROW(attack->Run(m, x, y, {1}), AttackError);
+  EXPECT_THROW(attack->Run(v, x, y, {1}), AttackError);
   m->train();
-  EXPECT_THROW(attack->Run(m, x, y, {1, 2}), AttackError);
+  EXPECT_THROW(attack->Run(v, x, y, {1, 2}), AttackError);
 }
 
 // --- behaviour on a trained model --------------------------------------------
@@ -136,7 +143,7 @@ TEST(AttackRun, RejectsSeedCountMismatchAndTrainingMode) {
 TEST_F(AttackOnTrainedModel, CleanReturnsAnIdenticalCopy) {
   auto x = ImagesTensor(*test_, 0, 4);
   auto y = LabelsTensor(*test_, 0, 4);
-  auto out = MakeAttack("clean", {})->Run(result_->model, x, y, Seeds(0, 4));
+  auto out = MakeAttack("clean", {})->Run(*victim_, x, y, Seeds(0, 4));
   EXPECT_TRUE(torch::equal(out, x));
   EXPECT_NE(out.data_ptr(), x.data_ptr());
 }
@@ -146,7 +153,7 @@ TEST_F(AttackOnTrainedModel, LinfAttacksStayWithinBudgetAndImageRange) {
   auto x = ImagesTensor(*test_, 0, 32);
   auto y = LabelsTensor(*test_, 0, 32);
   for (const std::string name : {"pgd", "deepsloth"}) {
-    auto adv = MakeAttack(name, Params(name, {}))->Run(result_->model, x, y, Seeds(0, 32));
+    auto adv = MakeAttack(name, Params(name, {}))->Run(*victim_, x, y, Seeds(0, 32));
     ASSERT_EQ(adv.sizes(), x.sizes()) << name;
     EXPECT_LE((adv - x).abs().max().item<double>(), eps + 1e-6) << name;
     EXPECT_GE(adv.min().item<double>(), 0.0) << name;
@@ -160,7 +167,7 @@ TEST_F(AttackOnTrainedModel, DeepSlothL2StaysWithinFinalRadiusAndImageRange) {
   auto p = Params("deepsloth", {{"norm", "l2"}, {"iterations", "120"}});
   auto x = ImagesTensor(*test_, 0, 8);
   auto y = LabelsTensor(*test_, 0, 8);
-  auto adv = MakeAttack("deepsloth", p)->Run(result_->model, x, y, Seeds(0, 8));
+  auto adv = MakeAttack("deepsloth", p)->Run(*victim_, x, y, Seeds(0, 8));
   auto norms = (adv - x).flatten(1).norm(2, 1);
   EXPECT_LE(norms.max().item<double>(), 0.81 + 1e-5);
   EXPECT_GT(norms.min().item<double>(), 0.1);
@@ -176,7 +183,7 @@ TEST_F(AttackOnTrainedModel, AttacksLeaveNoGradientsOnModelParameters) {
         {"deepsloth", Params("deepsloth", {{"iterations", "2"}})},
         {"deepsloth", Params("deepsloth", {{"norm", "l2"}, {"iterations", "2"}})}}) {
     for (auto& param : result_->model->parameters()) param.mutable_grad() = torch::Tensor();
-    MakeAttack(name, p)->Run(result_->model, x, y, Seeds(0, 4));
+    MakeAttack(name, p)->Run(*victim_, x, y, Seeds(0, 4));
     for (const auto& param : result_->model->parameters()) {
       EXPECT_FALSE(param.grad().defined()) << name;
     }
@@ -192,9 +199,9 @@ TEST_F(AttackOnTrainedModel, ResultOfASampleDoesNotDependOnItsBatch) {
         {"deepsloth", Params("deepsloth", {})},
         {"deepsloth", Params("deepsloth", {{"norm", "l2"}, {"iterations", "60"}})}}) {
     auto attack = MakeAttack(name, p);
-    auto batch = attack->Run(result_->model, x, y, seeds);
+    auto batch = attack->Run(*victim_, x, y, seeds);
     for (int64_t n = 0; n < 8; ++n) {
-      auto alone = attack->Run(result_->model, x.slice(0, n, n + 1), y.slice(0, n, n + 1),
+      auto alone = attack->Run(*victim_, x.slice(0, n, n + 1), y.slice(0, n, n + 1),
                                {seeds[n]});
       EXPECT_LE((alone[0] - batch[n]).abs().max().item<double>(), 1e-5)
           << name << " " << ScalarText(p.at("norm")) << " sample " << n;
@@ -206,9 +213,9 @@ TEST_F(AttackOnTrainedModel, SampleSeedDrivesTheRandomStart) {
   auto x = ImagesTensor(*test_, 0, 2);
   auto y = LabelsTensor(*test_, 0, 2);
   auto attack = MakeAttack("pgd", Params("pgd", {{"iterations", "1"}}));
-  auto a = attack->Run(result_->model, x, y, {1, 2});
-  auto b = attack->Run(result_->model, x, y, {1, 2});
-  auto c = attack->Run(result_->model, x, y, {3, 4});
+  auto a = attack->Run(*victim_, x, y, {1, 2});
+  auto b = attack->Run(*victim_, x, y, {1, 2});
+  auto c = attack->Run(*victim_, x, y, {3, 4});
   EXPECT_TRUE(torch::equal(a, b));
   EXPECT_FALSE(torch::equal(a, c));
 }
@@ -216,7 +223,7 @@ TEST_F(AttackOnTrainedModel, SampleSeedDrivesTheRandomStart) {
 TEST_F(AttackOnTrainedModel, PgdLowersFinalExitAccuracy) {
   auto x = ImagesTensor(*test_, 0, 200);
   auto y = LabelsTensor(*test_, 0, 200);
-  auto adv = MakeAttack("pgd", Params("pgd", {}))->Run(result_->model, x, y, Seeds(0, 200));
+  auto adv = MakeAttack("pgd", Params("pgd", {}))->Run(*victim_, x, y, Seeds(0, 200));
   torch::NoGradGuard no_grad;
   auto acc = [&](const torch::Tensor& in) {
     return result_->model->ForwardAll(in).back().argmax(1).eq(y).to(torch::kFloat64).mean()
@@ -232,8 +239,8 @@ TEST_F(AttackOnTrainedModel, DeepSlothLowersEfficacyMoreThanPgd) {
   auto x = ImagesTensor(*test_, 0, 300);
   auto y = LabelsTensor(*test_, 0, 300);
   const auto seeds = Seeds(0, 300);
-  auto ds = MakeAttack("deepsloth", Params("deepsloth", {}))->Run(result_->model, x, y, seeds);
-  auto pgd = MakeAttack("pgd", Params("pgd", {}))->Run(result_->model, x, y, seeds);
+  auto ds = MakeAttack("deepsloth", Params("deepsloth", {}))->Run(*victim_, x, y, seeds);
+  auto pgd = MakeAttack("pgd", Params("pgd", {}))->Run(*victim_, x, y, seeds);
   const double clean = EfficacyAt(x, q);
   const double e_ds = EfficacyAt(ds, q);
   const double e_pgd = EfficacyAt(pgd, q);
@@ -250,7 +257,7 @@ TEST_F(AttackOnTrainedModel, DeepSlothL2LowersEfficacy) {
   auto x = ImagesTensor(*test_, 0, 100);
   auto y = LabelsTensor(*test_, 0, 100);
   auto p = Params("deepsloth", {{"norm", "l2"}, {"iterations", "150"}});
-  auto adv = MakeAttack("deepsloth", p)->Run(result_->model, x, y, Seeds(0, 100));
+  auto adv = MakeAttack("deepsloth", p)->Run(*victim_, x, y, Seeds(0, 100));
   const double clean = EfficacyAt(x, q);
   const double attacked = EfficacyAt(adv, q);
   EXPECT_LT(attacked, 0.8 * clean) << "clean " << clean << " l2 " << attacked;

@@ -10,9 +10,9 @@ namespace {
 
 class CleanAttack : public Attack {
  public:
-  torch::Tensor Run(MultiExitCnn& model, const torch::Tensor& x, const torch::Tensor& labels,
+  torch::Tensor Run(VictimModel& victim, const torch::Tensor& x, const torch::Tensor& labels,
                     const std::vector<uint64_t>& sample_seeds) override {
-    attacks_internal::CheckRunInputs("clean", model, x, labels, sample_seeds);
+    attacks_internal::CheckRunInputs("clean", victim, x, labels, sample_seeds);
     return x.clone();
   }
 };

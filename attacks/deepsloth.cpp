@@ -30,8 +30,9 @@ namespace {
 using namespace attacks_internal;
 
 // Sum over samples of the DeepSloth loss (see top of file).
-torch::Tensor UniformCrossEntropyOverInternalExits(MultiExitCnn& model, const torch::Tensor& in) {
-  auto outs = model->ForwardAll(in);
+torch::Tensor UniformCrossEntropyOverInternalExits(VictimModel& victim, const torch::Tensor& in) {
+  RequireFamily("deepsloth", victim, kFamilyEarlyExit);
+  auto outs = victim.Forward(in).exit_logits;
   torch::Tensor loss = torch::zeros({}, in.options());
   for (size_t i = 0; i + 1 < outs.size(); ++i) {
     auto logp = torch::log(torch::softmax(outs[i], 1) + 1e-9);
@@ -56,25 +57,25 @@ class DeepSlothL2 : public Attack {
         lr_(lr),
         lr_min_(lr_min) {}
 
-  torch::Tensor Run(MultiExitCnn& model, const torch::Tensor& x, const torch::Tensor& labels,
+  torch::Tensor Run(VictimModel& victim, const torch::Tensor& x, const torch::Tensor& labels,
                     const std::vector<uint64_t>& sample_seeds) override {
-    CheckRunInputs("deepsloth", model, x, labels, sample_seeds);
+    CheckRunInputs("deepsloth", victim, x, labels, sample_seeds);
     if (x.size(0) == 0) return x.clone();
     return RunBatchInvariant(
         x.detach().contiguous(), labels, sample_seeds,
         [&](const torch::Tensor& xb, const torch::Tensor& yb, const std::vector<uint64_t>& sb) {
-          return Attack(model, xb, yb, sb);
+          return Attack(victim, xb, yb, sb);
         });
   }
 
  private:
-  torch::Tensor Attack(MultiExitCnn& model, const torch::Tensor& x0, const torch::Tensor& labels,
+  torch::Tensor Attack(VictimModel& victim, const torch::Tensor& x0, const torch::Tensor& labels,
                        const std::vector<uint64_t>& sample_seeds) {
     torch::Tensor delta = PerSampleNormal(x0, sample_seeds);
     delta = delta * (eps_ / SampleNorms(delta).clamp_min(1e-12));
     double radius = eps_;
     auto loss_of = [&](const torch::Tensor& d) {
-      return UniformCrossEntropyOverInternalExits(model, (x0 + d).clamp(0.0, 1.0));
+      return UniformCrossEntropyOverInternalExits(victim, (x0 + d).clamp(0.0, 1.0));
     };
     const double pi = std::acos(-1.0);
     for (int64_t it = 0; it < iterations_; ++it) {
@@ -111,8 +112,8 @@ std::unique_ptr<Attack> MakeDeepSlothAttack(const ParamMap& params) {
     if (eps < 0 || step < 0) throw AttackError("attack 'deepsloth': eps and step must be >= 0");
     return std::make_unique<LinfSignAttack>(
         "deepsloth", eps, step, iterations, /*start_radius=*/step, /*direction=*/-1.0,
-        [](MultiExitCnn& model, const torch::Tensor& in, const torch::Tensor&) {
-          return UniformCrossEntropyOverInternalExits(model, in);
+        [](VictimModel& victim, const torch::Tensor& in, const torch::Tensor&) {
+          return UniformCrossEntropyOverInternalExits(victim, in);
         });
   }
   if (norm == "l2") {

@@ -1,4 +1,4 @@
-// PGD (L-infinity) on the final exit's cross-entropy: the accuracy attack
+// PGD (L-infinity) on the final classifier's cross-entropy (any family): the accuracy attack
 // baseline DeepSloth compares against. Random start uniform in [-eps, eps]
 // from each sample's own generator, sign ascent, projection onto the
 // eps-ball and [0, 1]. The loss is summed over the batch so that each
@@ -17,11 +17,10 @@ namespace {
 using namespace attacks_internal;
 
 // Sum over samples of the final exit's cross-entropy (what PGD ascends).
-torch::Tensor FinalExitCrossEntropy(MultiExitCnn& model, const torch::Tensor& in,
+torch::Tensor FinalExitCrossEntropy(VictimModel& victim, const torch::Tensor& in,
                                     const torch::Tensor& labels) {
-  auto outs = model->ForwardAll(in);
   return torch::nn::functional::cross_entropy(
-      outs.back(), labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+      victim.Forward(in).logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
 }
 
 }  // namespace

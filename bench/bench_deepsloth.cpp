@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "data/fashion_mnist.h"
 #include "data/tensor_view.h"
-#include "models/checkpoint.h"
+#include "models/victim_loader.h"
 
 int main(int argc, char** argv) {
   using namespace effrobust;
@@ -22,8 +22,7 @@ int main(int argc, char** argv) {
   const int64_t samples = argc > 2 ? std::atoll(argv[2]) : 500;
   const int threads = argc > 3 ? std::atoi(argv[3]) : static_cast<int>(std::thread::hardware_concurrency());
   torch::set_num_threads(threads);
-  LoadedModel m = LoadModel(path, "multi_exit_cnn", "fashion-mnist");
-  for (auto& p : m.model->parameters()) p.set_requires_grad(false);
+  LoadedVictim m = LoadVictim(path, "fashion-mnist");
   ImageSet test = LoadFashionMnist(DefaultFashionMnistDir(), "test");
   torch::Tensor x = ImagesTensor(test, 0, samples), y = LabelsTensor(test, 0, samples);
   ParamMap params = CompleteAttackParams("deepsloth", {});
@@ -31,13 +30,13 @@ int main(int argc, char** argv) {
   auto attack = MakeAttack("deepsloth", params);
   const int64_t bs = 250;
   // Warm-up on one small batch.
-  attack->Run(m.model, x.slice(0, 0, 8), y.slice(0, 0, 8), std::vector<uint64_t>(8, 1));
+  attack->Run(*m.victim, x.slice(0, 0, 8), y.slice(0, 0, 8), std::vector<uint64_t>(8, 1));
   const double t0 = MonotonicSeconds();
   for (int64_t b = 0; b < samples; b += bs) {
     const int64_t e = std::min(samples, b + bs);
     std::vector<uint64_t> seeds(e - b);
     for (int64_t i = b; i < e; ++i) seeds[i - b] = static_cast<uint64_t>(i);
-    attack->Run(m.model, x.slice(0, b, e), y.slice(0, b, e), seeds);
+    attack->Run(*m.victim, x.slice(0, b, e), y.slice(0, b, e), seeds);
   }
   const double secs = MonotonicSeconds() - t0;
   std::printf("bench_deepsloth: %lld samples x %d iterations in %.2f s on %d thread(s): "

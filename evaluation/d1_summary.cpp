@@ -15,11 +15,6 @@ double Mean(const std::vector<double>& v) {
   return s / static_cast<double>(v.size());
 }
 
-double MeanInts(const std::vector<int64_t>& v) {
-  std::vector<double> d(v.begin(), v.end());
-  return Mean(d);
-}
-
 double Agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
   if (a.empty()) return std::nan("");
   double same = 0;
@@ -29,6 +24,18 @@ double Agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
 
 double Ratio(double num, double den) { return den > 0 ? num / den : std::nan(""); }
 
+// Mean over samples of num[i] / den[i] (samples with den 0 left out).
+double MeanRatio(const std::vector<double>& num, const std::vector<double>& den) {
+  double s = 0, n = 0;
+  for (size_t i = 0; i < num.size() && i < den.size(); ++i) {
+    if (den[i] > 0) {
+      s += num[i] / den[i];
+      n += 1;
+    }
+  }
+  return n > 0 ? s / n : std::nan("");
+}
+
 }  // namespace
 
 const std::vector<std::pair<std::string, double>>& RadLevels() {
@@ -37,8 +44,24 @@ const std::vector<std::pair<std::string, double>>& RadLevels() {
   return levels;
 }
 
-std::map<std::string, double> SummarizeD1(const RowBatch& rows,
-                                          const std::vector<double>& exit_flops) {
+D1Layout EarlyExitLayout(const std::vector<double>& exit_flops) {
+  D1Layout l;
+  l.metric = "exit";
+  for (const auto& [rad, unused] : RadLevels()) l.points.push_back(rad);
+  l.full_flops = exit_flops.empty() ? 0 : exit_flops.back();
+  l.exit_flops = exit_flops;
+  return l;
+}
+
+std::string PointSuffix(const std::string& point) { return point.empty() ? "" : "_" + point; }
+
+std::vector<double> ColumnValues(const RowBatch& rows, const std::string& name) {
+  const Column& c = rows.Get(name);
+  if (c.is_int) return std::vector<double>(c.ints.begin(), c.ints.end());
+  return c.reals;
+}
+
+std::map<std::string, double> SummarizeD1(const RowBatch& rows, const D1Layout& layout) {
   std::map<std::string, double> m;
   const auto& labels = rows.Get("label").ints;
   m["samples"] = static_cast<double>(labels.size());
@@ -49,32 +72,46 @@ std::map<std::string, double> SummarizeD1(const RowBatch& rows,
   m["max_linf"] = linf.empty() ? std::nan("") : *std::max_element(linf.begin(), linf.end());
   m["mean_l2"] = Mean(rows.Get("l2").reals);
 
-  std::vector<double> relative(exit_flops.size());
-  for (size_t i = 0; i < exit_flops.size(); ++i) relative[i] = exit_flops[i] / exit_flops.back();
+  std::vector<double> relative;
+  for (double f : layout.exit_flops) relative.push_back(f / layout.exit_flops.back());
 
-  for (const auto& [rad, unused] : RadLevels()) {
-    const auto& exit_clean = rows.Get("exit_clean_" + rad).ints;
-    const auto& exit_adv = rows.Get("exit_adv_" + rad).ints;
-    m["ee_clean_acc_" + rad] = Agreement(rows.Get("eepred_clean_" + rad).ints, labels);
-    m["ee_adv_acc_" + rad] = Agreement(rows.Get("eepred_adv_" + rad).ints, labels);
-    m["mean_exit_clean_" + rad] = MeanInts(exit_clean);
-    m["mean_exit_adv_" + rad] = MeanInts(exit_adv);
-    const double eff_clean = Efficacy(exit_clean, relative);
-    const double eff_adv = Efficacy(exit_adv, relative);
-    m["efficacy_clean_" + rad] = eff_clean;
-    m["efficacy_adv_" + rad] = eff_adv;
-    m["efficacy_drop_" + rad] = eff_clean > 0 ? 1.0 - eff_adv / eff_clean : std::nan("");
-    const double flops_clean = Mean(rows.Get("flops_clean_" + rad).reals);
-    const double flops_adv = Mean(rows.Get("flops_adv_" + rad).reals);
-    m["mean_flops_clean_" + rad] = flops_clean;
-    m["mean_flops_adv_" + rad] = flops_adv;
-    m["flops_ratio_" + rad] = Ratio(flops_adv, flops_clean);
-    m["recovered_flops_" + rad] = RecoveredFlops(flops_clean, flops_adv, exit_flops.back());
-    const double lat_clean = Mean(rows.Get("latency_clean_ms_" + rad).reals);
-    const double lat_adv = Mean(rows.Get("latency_adv_ms_" + rad).reals);
-    m["mean_latency_clean_ms_" + rad] = lat_clean;
-    m["mean_latency_adv_ms_" + rad] = lat_adv;
-    m["latency_ratio_" + rad] = Ratio(lat_adv, lat_clean);
+  for (const std::string& point : layout.points) {
+    const std::string s = PointSuffix(point);
+    m["dyn_clean_acc" + s] = Agreement(rows.Get("dynpred_clean" + s).ints, labels);
+    m["dyn_adv_acc" + s] = Agreement(rows.Get("dynpred_adv" + s).ints, labels);
+    const auto metric_clean = ColumnValues(rows, layout.metric + "_clean" + s);
+    const auto metric_adv = ColumnValues(rows, layout.metric + "_adv" + s);
+    m["mean_" + layout.metric + "_clean" + s] = Mean(metric_clean);
+    m["mean_" + layout.metric + "_adv" + s] = Mean(metric_adv);
+    if (!layout.exit_flops.empty()) {
+      std::vector<int64_t> exit_clean(metric_clean.begin(), metric_clean.end());
+      std::vector<int64_t> exit_adv(metric_adv.begin(), metric_adv.end());
+      const double eff_clean = Efficacy(exit_clean, relative);
+      const double eff_adv = Efficacy(exit_adv, relative);
+      m["efficacy_clean" + s] = eff_clean;
+      m["efficacy_adv" + s] = eff_adv;
+      m["efficacy_drop" + s] = eff_clean > 0 ? 1.0 - eff_adv / eff_clean : std::nan("");
+    }
+    const double flops_clean = Mean(rows.Get("flops_clean" + s).reals);
+    const double flops_adv = Mean(rows.Get("flops_adv" + s).reals);
+    m["mean_flops_clean" + s] = flops_clean;
+    m["mean_flops_adv" + s] = flops_adv;
+    m["flops_ratio" + s] = Ratio(flops_adv, flops_clean);
+    m["recovered_flops" + s] = RecoveredFlops(flops_clean, flops_adv, layout.full_flops);
+    const auto& e_clean = rows.Get("energy_clean_pj" + s).reals;
+    const auto& e_adv = rows.Get("energy_adv_pj" + s).reals;
+    m["mean_energy_clean_pj" + s] = Mean(e_clean);
+    m["mean_energy_adv_pj" + s] = Mean(e_adv);
+    m["energy_ratio" + s] = Ratio(Mean(e_adv), Mean(e_clean));
+    m["sponge_score_clean" + s] = MeanRatio(e_clean, rows.Get("energy_worst_clean_pj" + s).reals);
+    m["sponge_score_adv" + s] = MeanRatio(e_adv, rows.Get("energy_worst_adv_pj" + s).reals);
+    m["density_clean" + s] = Mean(rows.Get("density_clean" + s).reals);
+    m["density_adv" + s] = Mean(rows.Get("density_adv" + s).reals);
+    const double lat_clean = Mean(rows.Get("latency_clean_ms" + s).reals);
+    const double lat_adv = Mean(rows.Get("latency_adv_ms" + s).reals);
+    m["mean_latency_clean_ms" + s] = lat_clean;
+    m["mean_latency_adv_ms" + s] = lat_adv;
+    m["latency_ratio" + s] = Ratio(lat_adv, lat_clean);
   }
   return m;
 }

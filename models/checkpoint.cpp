@@ -104,7 +104,10 @@ std::string MetadataToJson(const ModelMetadata& m) {
   o << "  \"config\": {\"in_channels\": " << m.config.in_channels
     << ", \"image_size\": " << m.config.image_size
     << ", \"num_classes\": " << m.config.num_classes
-    << ", \"channels\": " << IntList(m.config.channels) << "},\n";
+    << ", \"channels\": " << IntList(m.config.channels);
+  for (const auto& [k, v] : m.arch_config) o << ", " << JsonQuote(k) << ": " << Num(v);
+  o << "},\n";
+  if (!m.stats.empty()) o << "  \"stats\": " << NumMap(m.stats) << ",\n";
   o << "  \"exit_accuracy\": " << NumList(m.exit_accuracy) << ",\n";
   o << "  \"exit_flops\": " << NumList(m.exit_flops) << ",\n";
   o << "  \"full_accuracy\": " << Num(m.full_accuracy) << ",\n";
@@ -136,6 +139,14 @@ ModelMetadata MetadataFromJson(const std::string& json) {
   m.config.image_size = As<int64_t>(cfg, "image_size", "config.");
   m.config.num_classes = As<int64_t>(cfg, "num_classes", "config.");
   m.config.channels = As<std::vector<int64_t>>(cfg, "channels", "config.");
+  for (const auto& kv : cfg) {
+    const std::string key = kv.first.as<std::string>();
+    if (key == "in_channels" || key == "image_size" || key == "num_classes" || key == "channels") {
+      continue;
+    }
+    m.arch_config[key] = AsNumber(kv.second, "config." + key);
+  }
+  if (root["stats"].IsDefined() && !root["stats"].IsNull()) m.stats = AsNumMap(root, "stats");
   m.exit_accuracy = AsNumList(root, "exit_accuracy");
   m.exit_flops = AsNumList(root, "exit_flops");
   m.full_accuracy = As<double>(root, "full_accuracy");
@@ -151,6 +162,11 @@ ModelMetadata MetadataFromJson(const std::string& json) {
 void SaveModel(const std::string& path, MultiExitCnn model, const ModelMetadata& meta,
                bool overwrite) {
   if (!model) throw ModelError("cannot save '" + path + "': model is empty");
+  SaveModel(path, *model, meta, overwrite);
+}
+
+void SaveModel(const std::string& path, const torch::nn::Module& module,
+               const ModelMetadata& meta, bool overwrite) {
   std::error_code ec;
   if (!overwrite && fs::exists(path, ec)) {
     throw ModelError("refusing to overwrite existing model file '" + path +
@@ -162,7 +178,7 @@ void SaveModel(const std::string& path, MultiExitCnn model, const ModelMetadata&
   const std::string tmp = path + ".tmp";
   try {
     torch::serialize::OutputArchive archive;
-    model->save(archive);
+    module.save(archive);
     archive.write("metadata", c10::IValue(json));
     archive.save_to(tmp);
   } catch (const c10::Error& e) {
@@ -181,48 +197,62 @@ void SaveModel(const std::string& path, MultiExitCnn model, const ModelMetadata&
   if (!out) throw ModelError("cannot write model metadata file '" + json_path + "'");
 }
 
-LoadedModel LoadModel(const std::string& path, const std::string& expected_arch,
-                      const std::string& expected_dataset) {
+ModelFile ReadModelFile(const std::string& path, const std::string& expected_dataset) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
     throw ModelError("model file '" + path + "' is missing or not a regular file");
   }
-  torch::serialize::InputArchive archive;
+  ModelFile file;
+  file.path = path;
+  file.archive = std::make_shared<torch::serialize::InputArchive>();
   std::string json;
   try {
-    archive.load_from(path);
+    file.archive->load_from(path);
     c10::IValue v;
-    if (!archive.try_read("metadata", v) || !v.isString()) {
+    if (!file.archive->try_read("metadata", v) || !v.isString()) {
       throw ModelError("model file '" + path + "' has no metadata (not written by SaveModel?)");
     }
     json = v.toStringRef();
   } catch (const c10::Error& e) {
     throw ModelError("cannot read model file '" + path + "': " + e.what_without_backtrace());
   }
-  LoadedModel loaded;
   try {
-    loaded.meta = MetadataFromJson(json);
+    file.meta = MetadataFromJson(json);
   } catch (const ModelError& e) {
     throw ModelError("model file '" + path + "': " + StripLayer(e.what()));
   }
-  if (!expected_arch.empty() && loaded.meta.arch != expected_arch) {
-    throw ModelError("model file '" + path + "' has arch '" + loaded.meta.arch +
-                     "', expected '" + expected_arch + "'");
+  if (!expected_dataset.empty() && file.meta.dataset != expected_dataset) {
+    throw ModelError("model file '" + path + "' was trained on dataset '" + file.meta.dataset +
+                     "', expected dataset '" + expected_dataset + "'");
   }
-  if (!expected_dataset.empty() && loaded.meta.dataset != expected_dataset) {
-    throw ModelError("model file '" + path + "' was trained on dataset '" +
-                     loaded.meta.dataset + "', expected dataset '" + expected_dataset + "'");
+  return file;
+}
+
+void LoadParameters(const ModelFile& file, torch::nn::Module& module) {
+  try {
+    module.load(*file.archive);
+  } catch (const c10::Error& e) {
+    throw ModelError("cannot load parameters from model file '" + file.path +
+                     "': " + e.what_without_backtrace());
   }
+  module.eval();
+}
+
+LoadedModel LoadModel(const std::string& path, const std::string& expected_arch,
+                      const std::string& expected_dataset) {
+  ModelFile file = ReadModelFile(path, expected_dataset);
+  if (!expected_arch.empty() && file.meta.arch != expected_arch) {
+    throw ModelError("model file '" + path + "' has arch '" + file.meta.arch + "', expected '" +
+                     expected_arch + "'");
+  }
+  LoadedModel loaded;
+  loaded.meta = file.meta;
   try {
     loaded.model = MultiExitCnn(loaded.meta.config);
-    loaded.model->load(archive);
-  } catch (const c10::Error& e) {
-    throw ModelError("cannot load parameters from model file '" + path +
-                     "': " + e.what_without_backtrace());
   } catch (const ModelError& e) {
     throw ModelError("model file '" + path + "': " + StripLayer(e.what()));
   }
-  loaded.model->eval();
+  LoadParameters(file, *loaded.model);
   return loaded;
 }
 

@@ -5,6 +5,7 @@
 #define EFFROBUST_MODELS_CHECKPOINT_H_
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,13 @@ struct ModelMetadata {
   int epochs = 0;
   double train_seconds = 0;
   std::string created_at;
+  // Architectures other than multi_exit_cnn: their numeric configuration
+  // (written into the "config" object beside in_channels/image_size/
+  // num_classes; `config.channels` is then empty).
+  std::map<std::string, double> arch_config;
+  // Achieved numbers from training (e.g. clean skip share, token depth,
+  // accuracy with the dynamic mechanism off); written as "stats", optional.
+  std::map<std::string, double> stats;
 };
 
 // Metadata as JSON text and back. FromJson throws ModelError on missing keys.
@@ -36,8 +44,26 @@ ModelMetadata MetadataFromJson(const std::string& json);
 // Writes the model to `path` (and `path`.json). Throws ModelError on I/O
 // failure. Refuses (ModelError) to overwrite an existing file unless
 // `overwrite`.
+void SaveModel(const std::string& path, const torch::nn::Module& module,
+               const ModelMetadata& meta, bool overwrite = false);
 void SaveModel(const std::string& path, MultiExitCnn model,
                const ModelMetadata& meta, bool overwrite = false);
+
+// A model file's metadata and parameter archive, for any arch.
+struct ModelFile {
+  std::string path;
+  ModelMetadata meta;
+  std::shared_ptr<torch::serialize::InputArchive> archive;
+};
+
+// Reads a file written by SaveModel. Throws ModelError naming the file if
+// it is missing, unreadable or without metadata, or if its dataset is not
+// `expected_dataset` (empty: not checked).
+ModelFile ReadModelFile(const std::string& path, const std::string& expected_dataset = "");
+
+// Loads the file's parameters into `module` (built from file.meta) and puts
+// it in eval mode. Throws ModelError naming the file if they do not fit.
+void LoadParameters(const ModelFile& file, torch::nn::Module& module);
 
 struct LoadedModel {
   MultiExitCnn model{nullptr};

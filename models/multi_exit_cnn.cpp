@@ -83,6 +83,63 @@ MultiExitCnnImpl::MultiExitCnnImpl(const MultiExitConfig& config) : config_(conf
   }
 }
 
+std::vector<torch::Tensor> MultiExitCnnImpl::ForwardAll(const torch::Tensor& x,
+                                                         CostLedger* ledger,
+                                                         std::vector<torch::Tensor>* activations) {
+  if (!ledger && !activations) return ForwardAll(x);
+  const double batch = static_cast<double>(x.size(0));
+  std::vector<torch::Tensor> out;
+  torch::Tensor h = x;
+  // Runs the layers of `seq` one by one, reporting each; FLOPs per sample
+  // follow ExitFlops().
+  auto run = [&](torch::nn::Sequential& seq, int stage) {
+    for (auto& layer : *seq) {
+      torch::Tensor in = h;
+      h = layer.forward(in);
+      LayerUse use;
+      use.input = in;
+      use.output = h;
+      use.stage = stage;
+      const double out_elems = static_cast<double>(h.numel()) / batch;
+      const double in_elems = static_cast<double>(in.numel()) / batch;
+      auto module = layer.ptr();
+      if (auto* conv = module->as<torch::nn::Conv2d>()) {
+        const auto& w = conv->weight;
+        const double per_out = static_cast<double>(w.size(1) * w.size(2) * w.size(3));
+        use.macs = out_elems * per_out;
+        use.flops = 2 * use.macs;
+        use.params = {w};
+      } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
+        use.flops = 2 * out_elems;
+        use.params = {bn->weight, bn->bias};
+      } else if (module->as<torch::nn::ReLU>()) {
+        use.flops = out_elems;
+        if (activations) activations->push_back(h);
+      } else if (module->as<torch::nn::MaxPool2d>()) {
+        use.flops = 4 * out_elems;
+      } else if (auto* mix = module->as<MixPool>()) {
+        const double window_h = AdaptiveWindowSum(in.size(2), h.size(2));
+        const double window_w = AdaptiveWindowSum(in.size(3), h.size(3));
+        use.flops = 2 * window_h * window_w * static_cast<double>(in.size(1)) + 3 * out_elems;
+        use.params = {mix->named_parameters()["alpha"]};
+      } else if (auto* fc = module->as<torch::nn::Linear>()) {
+        use.macs = in_elems * out_elems;
+        use.flops = 2 * use.macs + out_elems;
+        use.params = {fc->weight, fc->bias};
+      }
+      if (ledger) ledger->Add(use);
+    }
+  };
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    run(blocks_[i], static_cast<int>(i));
+    torch::Tensor features = h;
+    run(heads_[i], static_cast<int>(i));
+    out.push_back(h);
+    h = features;
+  }
+  return out;
+}
+
 std::vector<torch::Tensor> MultiExitCnnImpl::ForwardAll(const torch::Tensor& x) {
   std::vector<torch::Tensor> out;
   out.reserve(blocks_.size());

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "models/cost_ledger.h"
+
 namespace effrobust {
 
 struct MultiExitConfig {
@@ -28,6 +30,12 @@ class MultiExitCnnImpl : public torch::nn::Module {
   // Logits of every exit for a batch [B, C, H, W]: K tensors [B, classes],
   // computed in one differentiable pass (what attacks and training use).
   std::vector<torch::Tensor> ForwardAll(const torch::Tensor& x);
+
+  // ForwardAll that also reports every layer to `ledger` (stage = block
+  // index; FLOPs by the ExitFlops() conventions) and, if `activations` is
+  // given, appends every ReLU output to it. Either may be null.
+  std::vector<torch::Tensor> ForwardAll(const torch::Tensor& x, CostLedger* ledger,
+                                        std::vector<torch::Tensor>* activations);
 
   // Dynamic inference for ONE sample [1, C, H, W]: runs blocks in order and
   // stops at the first IC whose max softmax >= q (else the final exit).

@@ -18,9 +18,9 @@
 #include "data/fashion_mnist.h"
 #include "data/tensor_view.h"
 #include "evaluation/d1_summary.h"
-#include "evaluation/early_exit.h"
 #include "evaluation/latency.h"
 #include "models/checkpoint.h"
+#include "models/victim_loader.h"
 #include "models/trainer.h"
 
 namespace effrobust {
@@ -67,6 +67,7 @@ class D1Executor : public UnitExecutor {
                  UnitContext& context) override {
     Configure(options);
     LoadModelFor(unit);
+    VictimModel& victim = *loaded_.victim;
     const ImageSet& set = Dataset(unit.dataset, unit.split);
     torch::Tensor x = ImagesTensor(set, unit.begin, unit.end);
     torch::Tensor y = LabelsTensor(set, unit.begin, unit.end);
@@ -80,8 +81,7 @@ class D1Executor : public UnitExecutor {
                          static_cast<uint64_t>(unit.begin + i));
     }
 
-    std::unique_ptr<Attack> attack = MakeAttack(unit.attack, unit.params);
-    auto& model = loaded_.model;
+    std::shared_ptr<Attack> attack = AttackFor(unit, context);
     std::vector<torch::Tensor> adv_parts;
     const int64_t bs = std::max<int64_t>(1, options.measure.batch_size);
     for (int64_t b = 0; b < n; b += bs) {
@@ -90,85 +90,50 @@ class D1Executor : public UnitExecutor {
       context.Checkpoint();
       torch::Tensor xb = x.slice(0, b, e).to(device_);
       torch::Tensor yb = y.slice(0, b, e).to(device_);
-      adv_parts.push_back(attack->Run(model, xb, yb, batch_seeds).detach().to(torch::kCPU));
+      adv_parts.push_back(attack->Run(victim, xb, yb, batch_seeds).detach().to(torch::kCPU));
     }
     torch::Tensor x_adv = torch::cat(adv_parts, 0).contiguous();
 
     torch::NoGradGuard no_grad;
-    const auto& meta = loaded_.meta;
-    const int k = static_cast<int>(meta.exit_flops.size());
-    // Confidence and prediction of every exit, clean and adversarial.
-    auto exits_of = [&](const torch::Tensor& inputs, torch::Tensor* conf, torch::Tensor* pred) {
-      std::vector<torch::Tensor> confs, preds;
-      for (int64_t b = 0; b < n; b += bs) {
-        context.Checkpoint();
-        auto logits = model->ForwardAll(inputs.slice(0, b, std::min(n, b + bs)).to(device_));
-        std::vector<torch::Tensor> c, p;
-        for (auto& l : logits) {
-          auto [mx, arg] = torch::softmax(l.to(torch::kFloat64), 1).max(1);
-          c.push_back(mx);
-          p.push_back(arg);
-        }
-        confs.push_back(torch::stack(c, 1).to(torch::kCPU));
-        preds.push_back(torch::stack(p, 1).to(torch::kCPU));
-      }
-      *conf = torch::cat(confs, 0).contiguous();
-      *pred = torch::cat(preds, 0).contiguous();
-    };
-    torch::Tensor conf_clean, pred_clean, conf_adv, pred_adv;
-    exits_of(x, &conf_clean, &pred_clean);
-    exits_of(x_adv, &conf_adv, &pred_adv);
-
     RowBatch rows;
-    std::vector<int64_t> sample_index(n), labels(n), final_clean(n), final_adv(n);
+    std::vector<int64_t> sample_index(n), labels(n);
     auto lab = y.accessor<int64_t, 1>();
-    auto pc = pred_clean.accessor<int64_t, 2>();
-    auto pa = pred_adv.accessor<int64_t, 2>();
     for (int64_t i = 0; i < n; ++i) {
       sample_index[i] = unit.begin + i;
       labels[i] = lab[i];
-      final_clean[i] = pc[i][k - 1];
-      final_adv[i] = pa[i][k - 1];
     }
     rows.AddInt("sample_index", sample_index);
     rows.AddInt("label", labels);
-    rows.AddInt("pred_clean", final_clean);
-    rows.AddInt("pred_adv", final_adv);
+    rows.AddInt("pred_clean", FinalPredictions(x, bs, context));
+    rows.AddInt("pred_adv", FinalPredictions(x_adv, bs, context));
 
-    auto cc = conf_clean.accessor<double, 2>();
-    auto ca = conf_adv.accessor<double, 2>();
-    for (const auto& [rad, unused] : RadLevels()) {
-      auto it = meta.thresholds.find(rad);
-      if (it == meta.thresholds.end()) {
-        throw WorkerError("model '" + unit.model + "' has no threshold '" + rad + "' in its metadata");
-      }
-      const double q = it->second;
-      std::vector<int64_t> exit_c(n), exit_a(n), ee_c(n), ee_a(n);
-      std::vector<double> flops_c(n), flops_a(n), lat_c(n), lat_a(n);
-      for (int64_t i = 0; i < n; ++i) {
-        if (i % 16 == 0) context.Checkpoint();
-        std::vector<double> vc(k), va(k);
-        for (int j = 0; j < k; ++j) {
-          vc[j] = cc[i][j];
-          va[j] = ca[i][j];
+    const std::string metric = victim.metric_name();
+    for (const std::string& point : victim.OperatingPoints()) {
+      const std::string s = PointSuffix(point);
+      for (const auto& [which, inputs] : {std::pair<std::string, const torch::Tensor*>{"clean", &x},
+                                          {"adv", &x_adv}}) {
+        DynamicResult r = MeasureAll(*inputs, point, bs, context);
+        rows.AddInt("dynpred_" + which + s, r.pred);
+        if (metric == "exit") {
+          rows.AddInt(metric + "_" + which + s, std::vector<int64_t>(r.metric.begin(), r.metric.end()));
+        } else {
+          rows.AddReal(metric + "_" + which + s, r.metric);
         }
-        exit_c[i] = ExitIndex(vc, q);
-        exit_a[i] = ExitIndex(va, q);
-        ee_c[i] = pc[i][exit_c[i]];
-        ee_a[i] = pa[i][exit_a[i]];
-        flops_c[i] = meta.exit_flops[exit_c[i]];
-        flops_a[i] = meta.exit_flops[exit_a[i]];
-        lat_c[i] = Latency(x[i].unsqueeze(0), q, options);
-        lat_a[i] = Latency(x_adv[i].unsqueeze(0), q, options);
+        rows.AddReal("flops_" + which + s, r.cost.flops);
+        rows.AddReal("energy_" + which + "_pj" + s, r.cost.energy_pj);
+        rows.AddReal("energy_worst_" + which + "_pj" + s, r.cost.energy_worst_pj);
+        std::vector<double> density(n);
+        for (int64_t i = 0; i < n; ++i) {
+          density[i] = r.cost.act_total[i] > 0 ? r.cost.act_nonzero[i] / r.cost.act_total[i] : 0.0;
+        }
+        rows.AddReal("density_" + which + s, density);
+        std::vector<double> latency(n);
+        for (int64_t i = 0; i < n; ++i) {
+          if (i % 16 == 0) context.Checkpoint();
+          latency[i] = Latency((*inputs)[i].unsqueeze(0), point, options);
+        }
+        rows.AddReal("latency_" + which + "_ms" + s, latency);
       }
-      rows.AddInt("exit_clean_" + rad, exit_c);
-      rows.AddInt("exit_adv_" + rad, exit_a);
-      rows.AddInt("eepred_clean_" + rad, ee_c);
-      rows.AddInt("eepred_adv_" + rad, ee_a);
-      rows.AddReal("flops_clean_" + rad, flops_c);
-      rows.AddReal("flops_adv_" + rad, flops_a);
-      rows.AddReal("latency_clean_ms_" + rad, lat_c);
-      rows.AddReal("latency_adv_ms_" + rad, lat_a);
     }
     torch::Tensor delta = (x_adv - x).flatten(1).to(torch::kFloat64);
     torch::Tensor linf = delta.abs().amax(1).contiguous();
@@ -184,7 +149,7 @@ class D1Executor : public UnitExecutor {
     }
     Output out;
     out.rows = shard.Append(unit.id, rows);
-    out.metrics = SummarizeD1(rows, meta.exit_flops);
+    out.metrics = SummarizeD1(rows, layout_);
     out.device = device_.str();
     out.device_name = device_name_;
     return out;
@@ -220,13 +185,99 @@ class D1Executor : public UnitExecutor {
   void LoadModelFor(const WorkUnit& unit) {
     const std::string key = unit.model_path + "#" + unit.model_hash;
     if (key == held_key_) return;
-    loaded_ = LoadModel(unit.model_path, "multi_exit_cnn", unit.dataset);
-    loaded_.model->to(device_);
-    loaded_.model->eval();
-    for (auto& p : loaded_.model->parameters()) p.set_requires_grad(false);
+    loaded_ = LoadVictim(unit.model_path, unit.dataset);
+    loaded_.victim->module().to(device_);
+    VictimModel& victim = *loaded_.victim;
+    layout_ = D1Layout();
+    layout_.metric = victim.metric_name();
+    layout_.points = victim.OperatingPoints();
+    layout_.full_flops = victim.full_flops();
+    if (victim.family() == kFamilyEarlyExit) layout_.exit_flops = loaded_.meta.exit_flops;
     held_key_ = key;
     held_model_ = unit.model;
-    LogInfo("loaded model '" + unit.model + "' from " + unit.model_path);
+    universal_.clear();
+    LogInfo("loaded model '" + unit.model + "' (" + loaded_.meta.arch + ", " + victim.family() +
+            ") from " + unit.model_path);
+  }
+
+  // The unit's attack. A universal one is fitted on the first
+  // fit_samples() training images, seeded by (experiment seed, model,
+  // attack, parameters), so every unit of the attack applies the same
+  // perturbation whichever rank runs it; the fitted attack is kept for the
+  // held model's later units.
+  std::shared_ptr<Attack> AttackFor(const WorkUnit& unit, UnitContext& context) {
+    std::shared_ptr<Attack> attack = MakeAttack(unit.attack, unit.params);
+    if (attack->fit_samples() <= 0) return attack;
+    const std::string key = unit.attack + "#" + CanonicalJson(unit.params);
+    auto it = universal_.find(key);
+    if (it != universal_.end()) return it->second;
+    context.Checkpoint();
+    const ImageSet& train = Dataset(unit.dataset, "train");
+    const int64_t m = std::min<int64_t>(attack->fit_samples(), train.count);
+    torch::Tensor fx = ImagesTensor(train, 0, m).to(device_);
+    torch::Tensor fy = LabelsTensor(train, 0, m).to(device_);
+    const uint64_t seed = MixSeed(static_cast<uint64_t>(unit.seed),
+                                  Fnv1a64(unit.model_hash + "#" + key), 0);
+    const double t0 = MonotonicSeconds();
+    attack->Fit(*loaded_.victim, fx, fy, seed);
+    LogInfo("fitted universal '" + unit.attack + "' on " + std::to_string(m) +
+            " training images in " + FormatNumber(std::round((MonotonicSeconds() - t0) * 10) / 10) +
+            " s");
+    universal_[key] = attack;
+    return attack;
+  }
+
+  // Final-classifier predictions (every dynamic part on) in batches.
+  std::vector<int64_t> FinalPredictions(const torch::Tensor& inputs, int64_t bs,
+                                        UnitContext& context) {
+    std::vector<int64_t> out;
+    const int64_t n = inputs.size(0);
+    for (int64_t b = 0; b < n; b += bs) {
+      context.Checkpoint();
+      torch::Tensor p = loaded_.victim->Forward(inputs.slice(0, b, std::min(n, b + bs)).to(device_))
+                            .logits.argmax(1)
+                            .cpu()
+                            .contiguous();
+      out.insert(out.end(), p.data_ptr<int64_t>(), p.data_ptr<int64_t>() + p.numel());
+    }
+    return out;
+  }
+
+  // Measured dynamic inference of all inputs at `point`, in batches.
+  DynamicResult MeasureAll(const torch::Tensor& inputs, const std::string& point, int64_t bs,
+                           UnitContext& context) {
+    DynamicResult all;
+    const int64_t n = inputs.size(0);
+    for (int64_t b = 0; b < n; b += bs) {
+      context.Checkpoint();
+      DynamicResult r =
+          loaded_.victim->Measure(inputs.slice(0, b, std::min(n, b + bs)).to(device_), point);
+      auto append = [](std::vector<double>& to, const std::vector<double>& from) {
+        to.insert(to.end(), from.begin(), from.end());
+      };
+      all.pred.insert(all.pred.end(), r.pred.begin(), r.pred.end());
+      append(all.metric, r.metric);
+      append(all.cost.flops, r.cost.flops);
+      append(all.cost.macs, r.cost.macs);
+      append(all.cost.energy_pj, r.cost.energy_pj);
+      append(all.cost.energy_worst_pj, r.cost.energy_worst_pj);
+      append(all.cost.act_nonzero, r.cost.act_nonzero);
+      append(all.cost.act_total, r.cost.act_total);
+    }
+    return all;
+  }
+
+  double Latency(const torch::Tensor& sample, const std::string& point, const RunOptions& options) {
+    if (options.measure.latency_repeats <= 0) return std::nan("");
+    torch::Tensor s = sample.to(device_);
+    VictimModel& victim = *loaded_.victim;
+    const bool cuda = device_.is_cuda();
+    return MedianLatencyMs(
+        [&] {
+          victim.InferOne(s, point);
+          if (cuda) torch::cuda::synchronize();
+        },
+        options.measure.latency_warmup, options.measure.latency_repeats);
   }
 
   const ImageSet& Dataset(const std::string& name, const std::string& split) {
@@ -237,24 +288,14 @@ class D1Executor : public UnitExecutor {
     return data_.emplace(key, LoadFashionMnist(DefaultFashionMnistDir(), split)).first->second;
   }
 
-  double Latency(const torch::Tensor& sample, double q, const RunOptions& options) {
-    if (options.measure.latency_repeats <= 0) return std::nan("");
-    torch::Tensor s = sample.to(device_);
-    auto& model = loaded_.model;
-    const bool cuda = device_.is_cuda();
-    return MedianLatencyMs(
-        [&] {
-          model->ForwardEarlyExit(s, q);
-          if (cuda) torch::cuda::synchronize();
-        },
-        options.measure.latency_warmup, options.measure.latency_repeats);
-  }
-
   ExecutorPlacement placement_;
   bool configured_ = false;
   torch::Device device_ = torch::kCPU;
   std::string device_name_;
-  LoadedModel loaded_;
+  LoadedVictim loaded_;
+  D1Layout layout_;
+  // Universal attacks fitted for the held model, by attack and parameters.
+  std::map<std::string, std::shared_ptr<Attack>> universal_;
   std::string held_key_;
   std::string held_model_;
   std::map<std::string, ImageSet> data_;
@@ -267,17 +308,7 @@ std::unique_ptr<UnitExecutor> MakeD1Executor(const ExecutorPlacement& placement)
 }
 
 void CheckModelLoads(const std::string& path, const std::string& dataset) {
-  LoadedModel loaded = LoadModel(path, "multi_exit_cnn", dataset);
-  for (const auto& [rad, unused] : RadLevels()) {
-    if (!loaded.meta.thresholds.count(rad)) {
-      throw ModelError("model file '" + path + "' has no threshold '" + rad + "' in its metadata");
-    }
-  }
-  const size_t exits = loaded.meta.config.channels.size();
-  if (loaded.meta.exit_flops.size() != exits || exits == 0) {
-    throw ModelError("model file '" + path + "' lists " + std::to_string(loaded.meta.exit_flops.size()) +
-                     " exit FLOPs figures for " + std::to_string(exits) + " exits");
-  }
+  LoadVictim(path, dataset);
 }
 
 std::string TorchVersion() {

@@ -86,7 +86,7 @@ TEST_F(RunTest, MpiRunCommitsEveryUnitWithRowsThatReproduceItsSummary) {
     RowBatch rows = ReadShardRows(shard, {u.row_begin, u.row_end});
     ASSERT_EQ(static_cast<int64_t>(rows.rows()), u.plan.sample_end - u.plan.sample_begin);
     for (const auto& id : rows.unit_ids()) ASSERT_EQ(id, u.plan.unit_id);
-    auto recomputed = SummarizeD1(rows, flops);
+    auto recomputed = SummarizeD1(rows, EarlyExitLayout(flops));
     for (const auto& [name, value] : recomputed) {
       ASSERT_TRUE(u.metrics.count(name) || std::isnan(value)) << name;
       if (std::isnan(value)) continue;

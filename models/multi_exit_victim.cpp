@@ -1,0 +1,69 @@
+#include "models/multi_exit_victim.h"
+
+#include "common/error.h"
+#include "evaluation/early_exit.h"
+
+namespace effrobust {
+
+MultiExitVictim::MultiExitVictim(MultiExitCnn model, std::map<std::string, double> thresholds)
+    : model_(std::move(model)), thresholds_(std::move(thresholds)) {}
+
+VictimOutputs MultiExitVictim::Forward(const torch::Tensor& x, bool keep_activations) {
+  VictimOutputs out;
+  out.exit_logits =
+      model_->ForwardAll(x, nullptr, keep_activations ? &out.activations : nullptr);
+  out.logits = out.exit_logits.back();
+  return out;
+}
+
+std::vector<std::string> MultiExitVictim::OperatingPoints() const {
+  std::vector<std::string> points;
+  for (const auto& [point, q] : thresholds_) points.push_back(point);
+  return points;
+}
+
+double MultiExitVictim::Threshold(const std::string& point) const {
+  auto it = thresholds_.find(point);
+  if (it == thresholds_.end()) {
+    std::string known;
+    for (const auto& [p, q] : thresholds_) known += (known.empty() ? "" : ", ") + p;
+    throw ModelError("early-exit model has no operating point '" + point + "' (has: " +
+                     (known.empty() ? std::string("none") : known) + ")");
+  }
+  return it->second;
+}
+
+DynamicResult MultiExitVictim::Measure(const torch::Tensor& x, const std::string& point) {
+  const double q = Threshold(point);
+  const int64_t n = x.size(0);
+  CostLedger ledger(n);
+  auto logits = model_->ForwardAll(x, &ledger, nullptr);
+  const int k = static_cast<int>(logits.size());
+  std::vector<torch::Tensor> confs, preds;
+  for (auto& l : logits) {
+    auto [mx, arg] = torch::softmax(l.to(torch::kFloat64), 1).max(1);
+    confs.push_back(mx);
+    preds.push_back(arg);
+  }
+  torch::Tensor conf = torch::stack(confs, 1).cpu().contiguous();
+  torch::Tensor pred = torch::stack(preds, 1).cpu().contiguous();
+  auto c = conf.accessor<double, 2>();
+  auto p = pred.accessor<int64_t, 2>();
+  DynamicResult r;
+  std::vector<int64_t> exits(n);
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<double> v(k);
+    for (int j = 0; j < k; ++j) v[j] = c[i][j];
+    exits[i] = ExitIndex(v, q);
+    r.pred.push_back(p[i][exits[i]]);
+    r.metric.push_back(static_cast<double>(exits[i]));
+  }
+  r.cost = ledger.Totals(exits);
+  return r;
+}
+
+void MultiExitVictim::InferOne(const torch::Tensor& x, const std::string& point) {
+  model_->ForwardEarlyExit(x, Threshold(point));
+}
+
+}  // namespace effrobust

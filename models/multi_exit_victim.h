@@ -1,0 +1,43 @@
+// The early-exit family as a VictimModel: a MultiExitCnn with its RAD
+// thresholds (operating points "rad5", "rad15"). Metric: the exit index.
+#ifndef EFFROBUST_MODELS_MULTI_EXIT_VICTIM_H_
+#define EFFROBUST_MODELS_MULTI_EXIT_VICTIM_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "models/multi_exit_cnn.h"
+#include "models/victim.h"
+
+namespace effrobust {
+
+class MultiExitVictim : public VictimModel {
+ public:
+  // `thresholds`: operating point -> exit threshold q (may be empty for
+  // attack-only use; Measure then throws).
+  MultiExitVictim(MultiExitCnn model, std::map<std::string, double> thresholds);
+
+  std::string family() const override { return kFamilyEarlyExit; }
+  int64_t in_channels() const override { return model_->config().in_channels; }
+  int64_t image_size() const override { return model_->config().image_size; }
+  int64_t num_classes() const override { return model_->config().num_classes; }
+  torch::nn::Module& module() override { return *model_; }
+  VictimOutputs Forward(const torch::Tensor& x, bool keep_activations) override;
+  std::vector<std::string> OperatingPoints() const override;
+  std::string metric_name() const override { return "exit"; }
+  DynamicResult Measure(const torch::Tensor& x, const std::string& point) override;
+  void InferOne(const torch::Tensor& x, const std::string& point) override;
+  double full_flops() const override { return model_->ExitFlops().back(); }
+
+  MultiExitCnn& model() { return model_; }
+
+ private:
+  double Threshold(const std::string& point) const;
+  MultiExitCnn model_;
+  std::map<std::string, double> thresholds_;
+};
+
+}  // namespace effrobust
+
+#endif  // EFFROBUST_MODELS_MULTI_EXIT_VICTIM_H_

@@ -1,0 +1,32 @@
+// Loads any saved dynamic model as a VictimModel, dispatching on the arch
+// recorded in its metadata. The one place that knows every arch.
+#ifndef EFFROBUST_MODELS_VICTIM_LOADER_H_
+#define EFFROBUST_MODELS_VICTIM_LOADER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/checkpoint.h"
+#include "models/victim.h"
+
+namespace effrobust {
+
+struct LoadedVictim {
+  std::unique_ptr<VictimModel> victim;
+  ModelMetadata meta;
+};
+
+// Loads the model at `path` (eval mode, parameters frozen). Throws
+// ModelError naming the file if it is missing, unreadable, of an unknown
+// arch, trained on another dataset than `dataset` (empty: not checked), or
+// lacks what its family needs (e.g. early-exit thresholds).
+LoadedVictim LoadVictim(const std::string& path, const std::string& dataset = "");
+
+// Arch names LoadVictim knows, and the family of an arch ("" if unknown).
+std::vector<std::string> KnownArchs();
+std::string FamilyOfArch(const std::string& arch);
+
+}  // namespace effrobust
+
+#endif  // EFFROBUST_MODELS_VICTIM_LOADER_H_
