@@ -7,6 +7,7 @@
 #define EFFROBUST_MODELS_TRAINER_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "data/fashion_mnist.h"
@@ -32,6 +33,14 @@ struct TrainOptions {
 struct TrainResult {
   MultiExitCnn model{nullptr};
   ModelMetadata meta;
+};
+
+// A trained model of any arch, ready for SaveModel, with a one-line
+// human-readable summary of what training achieved.
+struct TrainedModel {
+  std::shared_ptr<torch::nn::Module> module;
+  ModelMetadata meta;
+  std::string summary;
 };
 
 // Trains on train[0, 60000 - validation_size), picks thresholds on the

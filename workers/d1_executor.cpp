@@ -316,6 +316,17 @@ std::string TorchVersion() {
          std::to_string(TORCH_VERSION_PATCH);
 }
 
+namespace {
+
+std::string DefaultModelName(const std::string& arch) {
+  if (arch == "multi_exit_cnn") return "sdn-fmnist";
+  if (arch == "skip_net") return "skipnet-fmnist";
+  if (arch == "adaptive_vit") return "avit-fmnist";
+  return arch + "-fmnist";
+}
+
+}  // namespace
+
 void TrainAndSaveModel(const TrainRequest& r) {
   if (!r.force && std::filesystem::exists(r.out_path)) {
     throw ModelError("'" + r.out_path + "' already exists; pass --force to replace it");
@@ -327,7 +338,7 @@ void TrainAndSaveModel(const TrainRequest& r) {
   ImageSet train = LoadFashionMnist(dir, "train");
   ImageSet test = LoadFashionMnist(dir, "test");
   TrainOptions o;
-  o.name = r.name;
+  o.name = r.name.empty() ? DefaultModelName(r.arch) : r.name;
   o.epochs = r.epochs;
   o.seed = r.seed;
   o.max_train = r.max_train;
@@ -339,20 +350,30 @@ void TrainAndSaveModel(const TrainRequest& r) {
                   static_cast<long long>(batches), loss, MonotonicSeconds() - t0);
     LogInfo(buf);
   };
-  LogInfo("training '" + r.name + "' for " + std::to_string(r.epochs) + " epoch(s) on " +
+  LogInfo("training '" + o.name + "' (" + r.arch + ") for " + std::to_string(r.epochs) + " epoch(s) on " +
           std::to_string(threads) + " thread(s)");
-  TrainResult result = TrainMultiExit(train, test, o);
+  TrainedModel trained;
+  if (r.arch == "multi_exit_cnn") {
+    TrainResult result = TrainMultiExit(train, test, o);
+    trained.module = result.model.ptr();
+    trained.meta = result.meta;
+    std::string acc;
+    for (double a : result.meta.exit_accuracy) acc += " " + FormatNumber(std::round(a * 1e4) / 1e4);
+    std::string flops;
+    for (double f : result.meta.exit_flops) flops += " " + FormatNumber(std::round(f));
+    trained.summary = "per-exit test accuracy" + acc + "; FLOPs" + flops + "; q(rad5)=" +
+                      FormatNumber(result.meta.thresholds["rad5"]) +
+                      " q(rad15)=" + FormatNumber(result.meta.thresholds["rad15"]);
+  } else {
+    std::string known;
+    for (const auto& a : KnownArchs()) known += (known.empty() ? "" : ", ") + a;
+    throw ModelError("unknown --arch '" + r.arch + "' (allowed: " + known + ")");
+  }
   std::filesystem::path parent = std::filesystem::path(r.out_path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
-  SaveModel(r.out_path, result.model, result.meta, r.force);
-  std::string acc;
-  for (double a : result.meta.exit_accuracy) acc += " " + FormatNumber(std::round(a * 1e4) / 1e4);
-  std::string flops;
-  for (double f : result.meta.exit_flops) flops += " " + FormatNumber(std::round(f));
+  SaveModel(r.out_path, *trained.module, trained.meta, r.force);
   LogInfo("saved " + r.out_path + " in " + std::to_string(static_cast<int>(MonotonicSeconds() - t0)) +
-          " s: per-exit test accuracy" + acc + "; FLOPs" + flops + "; q(rad5)=" +
-          FormatNumber(result.meta.thresholds["rad5"]) + " q(rad15)=" +
-          FormatNumber(result.meta.thresholds["rad15"]));
+          " s: " + trained.summary);
 }
 
 }  // namespace effrobust

@@ -32,7 +32,8 @@ std::string TorchVersion();
 
 struct TrainRequest {
   std::string out_path;        // checkpoint path (its .json sidecar too)
-  std::string name = "sdn-fmnist";
+  std::string arch = "multi_exit_cnn";  // see KnownArchs()
+  std::string name;            // "" = the arch's default name
   std::string data_dir;        // "" = DefaultFashionMnistDir()
   int epochs = 2;
   int64_t seed = 1;

@@ -33,7 +33,7 @@ const char* kUsage =
     "Measures how efficiency attacks slow down dynamic deep-learning models.\n"
     "\n"
     "commands:\n"
-    "  train   [--out PATH] ...        train the multi-exit CNN on Fashion-MNIST\n"
+    "  train   [--out PATH] ...        train a dynamic model (--arch) on Fashion-MNIST\n"
     "  plan    FILE                    list the work units of an experiment (runs nothing)\n"
     "  run     FILE [--quiet]          run an experiment (single process or under mpirun)\n"
     "  submit  FILE --nodes N --gpus-per-node G --time HH:MM:SS [...]\n"
@@ -53,7 +53,10 @@ const std::map<std::string, std::string> kCommandHelp = {
     {"train",
      "usage: effrobust train [options]\n"
      "  --out PATH        checkpoint to write (default runs/models/sdn-fmnist.pt; PATH.json too)\n"
-     "  --name NAME       model name stored in the metadata (default sdn-fmnist)\n"
+     "  --arch A          multi_exit_cnn (default; early exit), skip_net (gated blocks),\n"
+     "                    adaptive_vit (token halting)\n"
+     "  --name NAME       model name stored in the metadata (default sdn-fmnist, skipnet-fmnist,\n"
+     "                    avit-fmnist by arch)\n"
      "  --epochs N        training epochs (default 2)\n"
      "  --seed S          random seed (default 1)\n"
      "  --threads N       torch threads (default: all cores)\n"
@@ -188,6 +191,7 @@ int Train(const Args& a) {
     return 0;
   }
   if (a.options.count("--name")) r.name = a.options.at("--name");
+  if (a.options.count("--arch")) r.arch = a.options.at("--arch");
   if (a.options.count("--data")) r.data_dir = a.options.at("--data");
   r.epochs = static_cast<int>(IntOption(a, "--epochs", 2));
   r.seed = IntOption(a, "--seed", 1);
@@ -360,7 +364,7 @@ int Main(int argc, char** argv) {
   }
   if (command == "train") {
     return Train(ParseArgs(argc, argv, 2, {"--force", "--if-missing"},
-                           {"--out", "--name", "--epochs", "--seed", "--threads", "--max-train", "--data"},
+                           {"--out", "--arch", "--name", "--epochs", "--seed", "--threads", "--max-train", "--data"},
                            command));
   }
   if (command == "plan") return Plan(ParseArgs(argc, argv, 2, {}, {}, command));
