@@ -190,6 +190,41 @@ torch::Tensor LinfSignAttack::Attack(VictimModel& victim, const torch::Tensor& x
   return xa.detach();
 }
 
+torch::Tensor SampleNorms(const torch::Tensor& t) {
+  return t.flatten(1).norm(2, 1).view({-1, 1, 1, 1});
+}
+
+L2StepAttack::L2StepAttack(std::string name, double eps, double step, int64_t iterations,
+                           double direction, AttackLoss loss)
+    : name_(std::move(name)),
+      eps_(eps),
+      step_(step),
+      iterations_(iterations),
+      direction_(direction),
+      loss_(std::move(loss)) {}
+
+torch::Tensor L2StepAttack::Run(VictimModel& victim, const torch::Tensor& x,
+                                const torch::Tensor& labels,
+                                const std::vector<uint64_t>& sample_seeds) {
+  CheckRunInputs(name_, victim, x, labels, sample_seeds);
+  if (x.size(0) == 0) return x.clone();
+  return RunBatchInvariant(
+      x.detach().contiguous(), labels, sample_seeds,
+      [&](const torch::Tensor& x0, const torch::Tensor& yb, const std::vector<uint64_t>&) {
+        auto loss_of = [&](const torch::Tensor& in) { return loss_(victim, in, yb); };
+        torch::Tensor xa = x0.clone();
+        for (int64_t it = 0; it < iterations_; ++it) {
+          torch::Tensor g = InputGradient(xa, loss_of);
+          torch::NoGradGuard no_grad;
+          xa = xa + direction_ * step_ * g / SampleNorms(g).clamp_min(1e-12);
+          torch::Tensor delta = xa - x0;
+          delta = delta * (eps_ / torch::max(SampleNorms(delta), torch::full({}, eps_)));
+          xa = (x0 + delta).clamp(0.0, 1.0);
+        }
+        return xa.detach();
+      });
+}
+
 }  // namespace attacks_internal
 
 std::unique_ptr<Attack> MakeAttack(const std::string& name, const ParamMap& params) {
@@ -197,6 +232,8 @@ std::unique_ptr<Attack> MakeAttack(const std::string& name, const ParamMap& para
       kFactories = {
           {"clean", MakeCleanAttack},
           {"deepsloth", MakeDeepSlothAttack},
+          {"deepsloth_universal", MakeDeepSlothUniversalAttack},
+          {"sponge", MakeSpongeAttack},
           {"pgd", MakePgdAttack},
       };
   auto it = kFactories.find(name);

@@ -80,12 +80,36 @@ class LinfSignAttack : public Attack {
   AttackLoss loss_;
 };
 
+// The L2 normalised-gradient attack: `iterations` steps
+// x <- x + direction * step * g / ||g||_2 (per sample), projected onto the
+// L2 ball of radius eps around x and onto [0, 1]; starts at x. Batch-
+// invariant (RunBatchInvariant); the loss must be a sum over samples.
+class L2StepAttack : public Attack {
+ public:
+  L2StepAttack(std::string name, double eps, double step, int64_t iterations, double direction,
+               AttackLoss loss);
+  torch::Tensor Run(VictimModel& victim, const torch::Tensor& x, const torch::Tensor& labels,
+                    const std::vector<uint64_t>& sample_seeds) override;
+
+ private:
+  std::string name_;
+  double eps_, step_;
+  int64_t iterations_;
+  double direction_;
+  AttackLoss loss_;
+};
+
+// Per-sample L2 norms of a [B, ...] tensor, shaped [B, 1, 1, 1].
+torch::Tensor SampleNorms(const torch::Tensor& t);
+
 }  // namespace attacks_internal
 
 // Factories, one per attack file. Throw AttackError on bad parameters.
 std::unique_ptr<Attack> MakeCleanAttack(const ParamMap& params);
 std::unique_ptr<Attack> MakePgdAttack(const ParamMap& params);
 std::unique_ptr<Attack> MakeDeepSlothAttack(const ParamMap& params);
+std::unique_ptr<Attack> MakeDeepSlothUniversalAttack(const ParamMap& params);
+std::unique_ptr<Attack> MakeSpongeAttack(const ParamMap& params);
 
 }  // namespace effrobust
 

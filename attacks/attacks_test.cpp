@@ -263,6 +263,75 @@ TEST_F(AttackOnTrainedModel, DeepSlothL2LowersEfficacy) {
   EXPECT_LT(attacked, 0.8 * clean) << "clean " << clean << " l2 " << attacked;
 }
 
+TEST_F(AttackOnTrainedModel, UniversalDeepSlothAddsOnePerturbationWithinBudgetAndDelaysExits) {
+  const double q = 0.7;
+  ImageSet train = LoadFashionMnist(DefaultFashionMnistDir(), "train");
+  auto attack = MakeAttack("deepsloth_universal", Params("deepsloth_universal", {}));
+  ASSERT_EQ(attack->fit_samples(), 250);
+  auto x = ImagesTensor(*test_, 0, 200);
+  auto y = LabelsTensor(*test_, 0, 200);
+  EXPECT_THROW(attack->Run(*victim_, x, y, Seeds(0, 200)), AttackError);  // not fitted yet
+  attack->Fit(*victim_, ImagesTensor(train, 0, 250), LabelsTensor(train, 0, 250), 77);
+  auto adv = attack->Run(*victim_, x, y, Seeds(0, 200));
+  const double eps = 8.0 / 255;
+  EXPECT_LE((adv - x).abs().max().item<double>(), eps + 1e-6);
+  // One perturbation: wherever clamping to [0, 1] did not cut it, every
+  // sample moved by the same delta.
+  auto delta = adv - x;
+  auto inside = (x > eps) & (x < 1 - eps);
+  auto reference = delta[0].unsqueeze(0).expand_as(delta);
+  EXPECT_LT((delta - reference).abs().masked_select(inside & inside[0].unsqueeze(0)).max().item<double>(),
+            1e-6);
+  const double clean = EfficacyAt(x, q);
+  const double attacked = EfficacyAt(adv, q);
+  RecordProperty("efficacy_universal", std::to_string(attacked));
+  EXPECT_LT(attacked, 0.9 * clean) << "clean " << clean << " universal " << attacked;
+  // Same seed and data, same perturbation.
+  auto again = MakeAttack("deepsloth_universal", Params("deepsloth_universal", {}));
+  again->Fit(*victim_, ImagesTensor(train, 0, 250), LabelsTensor(train, 0, 250), 77);
+  EXPECT_TRUE(torch::equal(again->Run(*victim_, x, y, Seeds(0, 200)), adv));
+}
+
+TEST_F(AttackOnTrainedModel, SpongeRaisesActivationDensityAndEnergyOnTheSamePathBudget) {
+  auto x = ImagesTensor(*test_, 0, 64);
+  auto y = LabelsTensor(*test_, 0, 64);
+  for (std::string norm : {"linf", "l2"}) {
+    auto p = Params("sponge", {{"norm", norm}});
+    auto adv = MakeAttack("sponge", p)->Run(*victim_, x, y, Seeds(0, 64));
+    const double eps = std::get<double>(p.at("eps"));
+    auto delta = (adv - x).flatten(1);
+    if (norm == "linf") {
+      EXPECT_LE(delta.abs().max().item<double>(), eps + 1e-6);
+    } else {
+      EXPECT_LE(delta.norm(2, 1).max().item<double>(), eps + 1e-4);
+    }
+    torch::NoGradGuard no_grad;
+    // q > 1: every sample runs every block, so the path (and FLOPs) is the
+    // same and only activation density can move the energy.
+    MultiExitVictim full(result_->model, {{"all", 1.5}});
+    DynamicResult c = full.Measure(x, "all");
+    DynamicResult a = full.Measure(adv, "all");
+    double ec = 0, ea = 0, dc = 0, da = 0;
+    for (int64_t i = 0; i < 64; ++i) {
+      EXPECT_DOUBLE_EQ(a.cost.flops[i], c.cost.flops[i]);
+      ec += c.cost.energy_pj[i];
+      ea += a.cost.energy_pj[i];
+      dc += c.cost.act_nonzero[i] / c.cost.act_total[i];
+      da += a.cost.act_nonzero[i] / a.cost.act_total[i];
+    }
+    RecordProperty("sponge_energy_ratio_" + norm, std::to_string(ea / ec));
+    EXPECT_GT(da, dc * 1.02) << norm << ": density " << dc / 64 << " -> " << da / 64;
+    EXPECT_GT(ea, ec) << norm;
+  }
+}
+
+TEST(AttackFamilies, FamilySpecificAttacksRefuseOtherFamilies) {
+  EXPECT_TRUE(AttackTargetsFamily("deepsloth", "early_exit"));
+  EXPECT_FALSE(AttackTargetsFamily("deepsloth", "skip_gate"));
+  EXPECT_TRUE(AttackTargetsFamily("sponge", "adaptive_token"));
+  EXPECT_TRUE(AttackTargetsFamily("pgd", "skip_gate"));
+  EXPECT_FALSE(AttackTargetsFamily("no-such-attack", "early_exit"));
+}
+
 }  // namespace
 }  // namespace effrobust
-

@@ -44,6 +44,17 @@ ParamSpec Norm(std::vector<std::string> choices) {
   return p;
 }
 
+ParamSpec Choice(const std::string& name, std::vector<std::string> choices,
+                 const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.kind = Kind::kChoice;
+  p.choices = std::move(choices);
+  p.defaults = {{"*", p.choices.front()}};
+  p.help = help;
+  return p;
+}
+
 std::vector<AttackInfo> BuildCatalog() {
   std::vector<AttackInfo> c;
   c.push_back({"clean", "baseline", "no perturbation: the baseline every table compares against", {}});
@@ -65,6 +76,36 @@ std::vector<AttackInfo> BuildCatalog() {
         Int("decay_every", 1, 100000, {{"l2", "50"}}, {"l2"}, "iterations between radius decays"),
         Real("lr", 0, 100, {{"l2", "1.0"}}, {"l2"}, "initial SGD learning rate (cosine-annealed)"),
         Real("lr_min", 0, 100, {{"l2", "0.01"}}, {"l2"}, "final learning rate")}});
+  c.push_back(
+      {"deepsloth_universal", "D1",
+       "universal DeepSloth: one L-inf perturbation fitted on the first fit_samples training images, "
+       "added to every sample",
+       {Norm({"linf"}),
+        Real("eps", 0, 1, {{"*", "8/255"}}, {}, "L-inf budget"),
+        Real("step", 0, 1, {{"*", "0.005"}}, {}, "sign-gradient step"),
+        Int("iterations", 1, 100000, {{"*", "20"}}, {}, "sign-gradient steps over the fitting set"),
+        Int("fit_samples", 1, 60000, {{"*", "250"}}, {}, "training images the perturbation is fitted on")}});
+  c.push_back(
+      {"sponge", "D1",
+       "sponge examples (white-box): maximise the activation density (or magnitude) of any D1 model "
+       "so that zero-skipping hardware spends more energy",
+       {Norm({"linf", "l2"}),
+        Choice("objective", {"density", "magnitude"},
+               "density: l0 proxy a^2/(a^2+sigma); magnitude: mean squared activation"),
+        Real("eps", 0, 100, {{"linf", "8/255"}, {"l2", "1.0"}}, {}, "perturbation budget"),
+        Real("step", 0, 100, {{"linf", "1/255"}, {"l2", "0.1"}}, {}, "step per iteration"),
+        Int("iterations", 1, 100000, {{"*", "30"}}, {}, "number of iterations"),
+        Real("sigma", 1e-12, 1, {{"*", "1e-4"}}, {}, "smoothing of the density proxy")}});
+  // Families each family-specific attack targets (empty: every family).
+  const std::map<std::string, std::vector<std::string>> targets = {
+      {"deepsloth", {"early_exit"}},  {"deepsloth_universal", {"early_exit"}},
+      {"ilfo", {"skip_gate"}},        {"gradmdm", {"skip_gate"}},
+      {"slowformer", {"adaptive_token"}},
+  };
+  for (auto& a : c) {
+    auto it = targets.find(a.name);
+    if (it != targets.end()) a.families = it->second;
+  }
   return c;
 }
 
@@ -94,6 +135,15 @@ std::string DefaultFor(const ParamSpec& p, const std::string& norm) {
 const std::vector<AttackInfo>& AttackCatalog() {
   static const std::vector<AttackInfo> catalog = BuildCatalog();
   return catalog;
+}
+
+bool AttackTargetsFamily(const std::string& attack, const std::string& family) {
+  for (const auto& a : AttackCatalog()) {
+    if (a.name != attack) continue;
+    return a.families.empty() ||
+           std::find(a.families.begin(), a.families.end(), family) != a.families.end();
+  }
+  return false;
 }
 
 const AttackInfo& FindAttack(const std::string& name) {

@@ -31,7 +31,13 @@ struct AttackInfo {
   std::string category;  // "baseline", "accuracy", "D1", ...
   std::string description;
   std::vector<ParamSpec> params;
+  // Model families (models/families.h) the attack targets; empty: every
+  // family. An experiment skips (model, attack) pairs that do not fit.
+  std::vector<std::string> families;
 };
+
+// True if `attack` targets models of `family` (unknown attack: false).
+bool AttackTargetsFamily(const std::string& attack, const std::string& family);
 
 // Every attack effrobust knows.
 const std::vector<AttackInfo>& AttackCatalog();

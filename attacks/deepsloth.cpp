@@ -41,11 +41,6 @@ torch::Tensor UniformCrossEntropyOverInternalExits(VictimModel& victim, const to
   return loss;
 }
 
-// Per-sample L2 norms of a [B, ...] tensor, shaped [B, 1, 1, 1].
-torch::Tensor SampleNorms(const torch::Tensor& t) {
-  return t.flatten(1).norm(2, 1).view({-1, 1, 1, 1});
-}
-
 class DeepSlothL2 : public Attack {
  public:
   DeepSlothL2(double eps, double gamma, int64_t decay_every, int64_t iterations, double lr,
@@ -101,7 +96,64 @@ class DeepSlothL2 : public Attack {
   double lr_min_;
 };
 
+// Universal L-inf DeepSloth (attacks.md section 1.3, "L-inf universal"):
+// one perturbation delta [C, H, W], started uniform in [-eps, eps] from the
+// Fit seed, then `iterations` sign-gradient descent steps of `step` on the
+// DeepSloth loss summed over the fitting images, clipped to [-eps, eps];
+// Run returns clamp(x + delta, 0, 1) for every sample.
+class DeepSlothUniversal : public Attack {
+ public:
+  DeepSlothUniversal(double eps, double step, int64_t iterations, int64_t fit_samples)
+      : eps_(eps), step_(step), iterations_(iterations), fit_samples_(fit_samples) {}
+
+  int64_t fit_samples() const override { return fit_samples_; }
+
+  void Fit(VictimModel& victim, const torch::Tensor& x, const torch::Tensor& labels,
+           uint64_t seed) override {
+    CheckRunInputs("deepsloth_universal", victim, x, labels,
+                   std::vector<uint64_t>(static_cast<size_t>(x.size(0)), seed));
+    RequireFamily("deepsloth_universal", victim, kFamilyEarlyExit);
+    torch::Tensor x0 = x.detach().contiguous();
+    delta_ = PerSampleUniform(x0.slice(0, 0, 1), {seed}, -eps_, eps_)[0];
+    auto loss_of = [&](const torch::Tensor& d) {
+      return UniformCrossEntropyOverInternalExits(victim, (x0 + d.unsqueeze(0)).clamp(0.0, 1.0));
+    };
+    for (int64_t it = 0; it < iterations_; ++it) {
+      torch::Tensor g = InputGradient(delta_, loss_of);
+      torch::NoGradGuard no_grad;
+      delta_ = (delta_ - step_ * g.sign()).clamp(-eps_, eps_);
+    }
+    delta_ = delta_.detach();
+  }
+
+  torch::Tensor Run(VictimModel& victim, const torch::Tensor& x, const torch::Tensor& labels,
+                    const std::vector<uint64_t>& sample_seeds) override {
+    CheckRunInputs("deepsloth_universal", victim, x, labels, sample_seeds);
+    RequireFamily("deepsloth_universal", victim, kFamilyEarlyExit);
+    if (!delta_.defined()) {
+      throw AttackError("attack 'deepsloth_universal': Run before Fit (the perturbation is "
+                        "fitted on training images first)");
+    }
+    torch::NoGradGuard no_grad;
+    return (x.detach() + delta_.unsqueeze(0)).clamp(0.0, 1.0);
+  }
+
+ private:
+  double eps_, step_;
+  int64_t iterations_, fit_samples_;
+  torch::Tensor delta_;
+};
+
 }  // namespace
+
+std::unique_ptr<Attack> MakeDeepSlothUniversalAttack(const ParamMap& params) {
+  const double eps = RequireNumber(params, "deepsloth_universal", "eps");
+  const double step = RequireNumber(params, "deepsloth_universal", "step");
+  const int64_t iterations = RequireCount(params, "deepsloth_universal", "iterations");
+  const int64_t fit = RequireCount(params, "deepsloth_universal", "fit_samples");
+  if (fit < 1) throw AttackError("attack 'deepsloth_universal': fit_samples must be >= 1");
+  return std::make_unique<DeepSlothUniversal>(eps, step, iterations, fit);
+}
 
 std::unique_ptr<Attack> MakeDeepSlothAttack(const ParamMap& params) {
   const std::string norm = RequireString(params, "deepsloth", "norm");

@@ -71,6 +71,7 @@ std::map<std::string, double> SummarizeD1(const RowBatch& rows, const D1Layout& 
   m["mean_linf"] = Mean(linf);
   m["max_linf"] = linf.empty() ? std::nan("") : *std::max_element(linf.begin(), linf.end());
   m["mean_l2"] = Mean(rows.Get("l2").reals);
+  m["full_flops"] = layout.full_flops;
 
   std::vector<double> relative;
   for (double f : layout.exit_flops) relative.push_back(f / layout.exit_flops.back());

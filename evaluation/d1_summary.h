@@ -47,7 +47,8 @@ D1Layout EarlyExitLayout(const std::vector<double>& exit_flops);
 std::string PointSuffix(const std::string& point);
 
 // Summary metrics (names as stored in the SQLite metrics table):
-//   samples, clean_acc, adv_acc, mean_linf, max_linf, mean_l2, and per
+//   samples, clean_acc, adv_acc, mean_linf, max_linf, mean_l2, full_flops
+//   (every dynamic part executed), and per
 //   point suffix <s>:
 //   dyn_clean_acc<s>, dyn_adv_acc<s>, mean_<metric>_clean<s>,
 //   mean_<metric>_adv<s>, mean_flops_{clean,adv}<s>, flops_ratio<s>

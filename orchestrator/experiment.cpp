@@ -14,6 +14,7 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/value.h"
+#include "models/families.h"
 
 namespace effrobust {
 namespace fs = std::filesystem;
@@ -50,9 +51,11 @@ ModelRecord CheckModelMetadata(const ExperimentSpec& spec, const ModelSpec& mode
     throw SpecError(where + " is unreadable (" + Printable(e.what(), 200) +
                     "; allowed: the JSON written by `effrobust train`)");
   }
-  if (rec.arch != "multi_exit_cnn") {
+  if (FamilyOfArchName(rec.arch).empty()) {
+    std::string known;
+    for (const auto& [arch, family] : ArchFamilies()) known += (known.empty() ? "" : ", ") + arch;
     throw SpecError(spec.file + ":" + std::to_string(model.line) + ": model '" + model.name +
-                    "' has arch '" + Printable(rec.arch) + "' (allowed here: multi_exit_cnn)");
+                    "' has arch '" + Printable(rec.arch) + "' (allowed: " + known + ")");
   }
   for (const auto& ds : spec.datasets) {
     if (ds.name != rec.dataset) {
@@ -113,13 +116,13 @@ SlurmProvenance SlurmFromEnvironment() {
 std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec, const PreflightOptions& checks) {
   CheckRunDirectory(spec);
   CheckDatasetFiles(spec, checks.data_dir);
-  std::map<std::string, std::string> hashes;
+  std::map<std::string, std::string> hashes, families;
   for (const auto& m : spec.models) {
     CheckModelFile(spec, m, checks.validate_model);
-    CheckModelMetadata(spec, m);
+    families[m.name] = FamilyOfArchName(CheckModelMetadata(spec, m).arch);
     hashes[m.name] = ModelFileHash(m.path);
   }
-  return ExpandUnits(spec, hashes);
+  return ExpandUnits(spec, hashes, families);
 }
 
 PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env) {

@@ -88,8 +88,30 @@ UnitPlan WorkUnit::ToPlan() const {
 }
 
 std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
-                                  const std::map<std::string, std::string>& model_hashes) {
+                                  const std::map<std::string, std::string>& model_hashes,
+                                  const std::map<std::string, std::string>& model_families) {
   CheckUnitCount(spec);
+  auto fits = [&](const ModelSpec& model, const AttackGrid& grid) {
+    auto f = model_families.find(model.name);
+    return f == model_families.end() || AttackTargetsFamily(grid.name, f->second);
+  };
+  for (const auto& grid : spec.attacks) {
+    bool any = false;
+    std::string models;
+    for (const auto& model : spec.models) {
+      any = any || fits(model, grid);
+      auto f = model_families.find(model.name);
+      models += (models.empty() ? "" : ", ") + model.name + " (" +
+                (f == model_families.end() ? std::string("?") : f->second) + ")";
+    }
+    if (!any) {
+      std::string targets;
+      for (const auto& t : FindAttack(grid.name).families) targets += (targets.empty() ? "" : ", ") + t;
+      throw SpecError(spec.file + ":" + std::to_string(grid.line) + ": attack '" + grid.name +
+                      "' targets " + targets + " models, and no model of the experiment is one "
+                      "(models: " + models + ")");
+    }
+  }
   std::vector<WorkUnit> units;
   std::set<std::string> ids;
   for (const auto& model : spec.models) {
@@ -99,6 +121,7 @@ std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
       for (int64_t begin = ds.begin; begin < ds.end; begin += ds.shard_size) {
         const int64_t end = std::min(ds.end, begin + ds.shard_size);
         for (const auto& grid : spec.attacks) {
+          if (!fits(model, grid)) continue;
           std::vector<std::vector<std::pair<std::string, std::string>>> combos;
           std::vector<std::pair<std::string, std::string>> current;
           Product(grid.params, 0, &current, &combos);

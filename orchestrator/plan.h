@@ -40,9 +40,13 @@ inline constexpr int64_t kMaxUnits = 100000;
 // nesting order. `model_hashes` maps model name -> checkpoint hash (what
 // ModelFileHash returns); a model missing from it gets hash "". Throws
 // SpecError on invalid attack parameters, duplicate units, or a grid of more
-// than kMaxUnits units.
+// than kMaxUnits units. `model_families` maps model name -> family
+// (models/families.h); (model, attack) pairs whose attack does not target
+// the model's family are left out, and an attack that fits none of the
+// models is a SpecError. A model missing from it fits every attack.
 std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
-                                  const std::map<std::string, std::string>& model_hashes);
+                                  const std::map<std::string, std::string>& model_hashes,
+                                  const std::map<std::string, std::string>& model_families = {});
 
 // Content hash (16 hex digits) of the file at `path`. Throws SpecError
 // naming the file if it cannot be read.

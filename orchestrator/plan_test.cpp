@@ -100,3 +100,43 @@ TEST(PlanTest, GridLargerThanTheUnitLimitIsRefusedBeforeExpanding) {
 
 }  // namespace
 }  // namespace effrobust
+
+namespace effrobust {
+namespace {
+
+ExperimentSpec TwoFamilies(const std::string& attacks) {
+  return ParseSpec(
+      "name: t\nseed: 3\nmodels: [{name: sdn, path: a.pt}, {name: skip, path: b.pt}]\n"
+      "datasets: [{name: fashion-mnist, range: [0, 100], shard_size: 50}]\n"
+      "attacks:\n" + attacks,
+      "t.yaml");
+}
+
+TEST(PlanTest, LeavesOutAttacksThatDoNotTargetTheModelsFamily) {
+  auto units = ExpandUnits(TwoFamilies("  - name: clean\n  - name: deepsloth\n  - name: sponge\n"),
+                           {}, {{"sdn", "early_exit"}, {"skip", "skip_gate"}});
+  std::multiset<std::string> pairs;
+  for (const auto& u : units) pairs.insert(u.model + "/" + u.attack);
+  // 2 shards each: deepsloth only on the early-exit model.
+  EXPECT_EQ(pairs.count("sdn/deepsloth"), 2u);
+  EXPECT_EQ(pairs.count("skip/deepsloth"), 0u);
+  EXPECT_EQ(pairs.count("skip/sponge"), 2u);
+  EXPECT_EQ(pairs.count("skip/clean"), 2u);
+  EXPECT_EQ(units.size(), 10u);
+}
+
+TEST(PlanTest, AttackFittingNoModelIsAnErrorNamingFamilies) {
+  try {
+    ExpandUnits(TwoFamilies("  - name: clean\n  - name: deepsloth\n"), {},
+                {{"sdn", "adaptive_token"}, {"skip", "skip_gate"}});
+    FAIL() << "expected SpecError";
+  } catch (const SpecError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("t.yaml:7: attack 'deepsloth' targets early_exit models"), std::string::npos)
+        << what;
+    EXPECT_NE(what.find("skip (skip_gate)"), std::string::npos) << what;
+  }
+}
+
+}  // namespace
+}  // namespace effrobust

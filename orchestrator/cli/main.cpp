@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "attacks/catalog.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/stop_signal.h"
@@ -42,7 +43,8 @@ const char* kUsage =
     "  query   RUN_DIR SQL [--format aligned|csv|json]\n"
     "                                  read-only SQL over the run's index\n"
     "  tables  RUN_DIR [--format markdown|csv|latex]\n"
-    "                                  the D1 table: efficacy, FLOPs and latency per attack\n"
+    "                                  the D1 tables: efficacy; FLOPs, energy, latency per attack\n"
+    "  attacks                         list the attacks, the models they target, their parameters\n"
     "  index   rebuild RUN_DIR [--out PATH]\n"
     "                                  rebuild the index from the run's shards\n"
     "\n"
@@ -64,6 +66,11 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  --data DIR        Fashion-MNIST IDX directory (default /usr/share/datasets/fashion-mnist)\n"
      "  --if-missing      do nothing if PATH exists\n"
      "  --force           replace an existing checkpoint\n"},
+    {"attacks",
+     "usage: effrobust attacks\n"
+     "  Lists every attack with its category, the model families it targets, and each\n"
+     "  parameter's norms, default, allowed range or choices. Experiments leave out\n"
+     "  (model, attack) pairs whose family does not fit.\n"},
     {"plan",
      "usage: effrobust plan FILE\n"
      "  Expands the experiment grid and prints unit counts per model and attack and the first\n"
@@ -341,7 +348,46 @@ int Tables(const Args& a) {
     throw SpecError("RUN_DIR '" + Printable(a.positional[0]) + "': " + e.what() +
                     " (allowed: an index written by `effrobust run`; restore it from a backup)");
   }
-  std::printf("%s", RenderTable(D1Table(units), f).c_str());
+  // One titled section per table; the title line is a comment in CSV and
+  // LaTeX output.
+  auto section = [&](const std::string& title, const QueryResult& table, bool first) {
+    const char* lead = f == TableFormat::kCsv ? "# " : f == TableFormat::kLatex ? "% " : "### ";
+    std::printf("%s%s%s\n%s", first ? "" : "\n", lead, title.c_str(),
+                f == TableFormat::kMarkdown ? "\n" : "");
+    std::printf("%s", RenderTable(table, f).c_str());
+  };
+  section("D1 early exit: DeepSloth efficacy (area under the early-exit curve)", D1Table(units),
+          true);
+  section("D1 all families: cost of dynamic inference, adversarial vs clean", D1CostTable(units),
+          false);
+  return 0;
+}
+
+int ListAttacks() {
+  for (const auto& a : AttackCatalog()) {
+    std::string families;
+    for (const auto& f : a.families) families += (families.empty() ? "" : ", ") + f;
+    std::printf("%s  [%s; targets %s]\n  %s\n", a.name.c_str(), a.category.c_str(),
+                families.empty() ? "every family" : families.c_str(), a.description.c_str());
+    for (const auto& p : a.params) {
+      std::string defaults;
+      for (const auto& [norm, v] : p.defaults) {
+        defaults += (defaults.empty() ? "" : ", ") + (norm == "*" ? v : norm + ": " + v);
+      }
+      std::string allowed;
+      if (p.kind == ParamSpec::Kind::kChoice) {
+        for (const auto& c : p.choices) allowed += (allowed.empty() ? "" : "|") + c;
+      } else {
+        allowed = FormatNumber(p.min) + ".." + FormatNumber(p.max) +
+                  (p.kind == ParamSpec::Kind::kInt ? " (whole)" : "");
+      }
+      std::string norms;
+      for (const auto& n : p.norms) norms += (norms.empty() ? "" : ",") + n;
+      std::printf("    %-12s default %-22s allowed %-18s %s%s\n", p.name.c_str(), defaults.c_str(),
+                  allowed.c_str(), p.help.c_str(),
+                  norms.empty() ? "" : (" (norm " + norms + " only)").c_str());
+    }
+  }
   return 0;
 }
 
@@ -366,6 +412,10 @@ int Main(int argc, char** argv) {
     return Train(ParseArgs(argc, argv, 2, {"--force", "--if-missing"},
                            {"--out", "--arch", "--name", "--epochs", "--seed", "--threads", "--max-train", "--data"},
                            command));
+  }
+  if (command == "attacks") {
+    ParseArgs(argc, argv, 2, {}, {}, command);
+    return ListAttacks();
   }
   if (command == "plan") return Plan(ParseArgs(argc, argv, 2, {}, {}, command));
   if (command == "run") return Run(argc, argv, ParseArgs(argc, argv, 2, {"--quiet"}, {}, command));
