@@ -64,9 +64,7 @@ void CheckRunInputs(const std::string& attack, VictimModel& victim, const torch:
                       std::to_string(victim.in_channels()) + ", " + std::to_string(victim.image_size()) +
                       ", " + std::to_string(victim.image_size()) + "]");
   }
-  if (x.scalar_type() != torch::kFloat32 || !x.device().is_cpu()) {
-    throw AttackError(attack + ": x must be a float32 CPU tensor");
-  }
+  if (x.scalar_type() != torch::kFloat32) throw AttackError(attack + ": x must be float32");
   if (!labels.defined() || labels.dim() != 1 || labels.size(0) != x.size(0)) {
     throw AttackError(attack + ": labels must be [B] with B = " + std::to_string(x.size(0)));
   }
@@ -105,7 +103,7 @@ torch::Tensor PerSampleUniform(const torch::Tensor& like, const std::vector<uint
     parts.push_back(torch::rand(shape, gen, torch::kFloat32) * (hi - lo) + lo);
   }
   if (parts.empty()) return torch::zeros_like(like);
-  return torch::stack(parts);
+  return torch::stack(parts).to(like.device());
 }
 
 torch::Tensor PerSampleNormal(const torch::Tensor& like, const std::vector<uint64_t>& seeds) {
@@ -117,7 +115,7 @@ torch::Tensor PerSampleNormal(const torch::Tensor& like, const std::vector<uint6
     parts.push_back(torch::randn(shape, gen, torch::kFloat32));
   }
   if (parts.empty()) return torch::zeros_like(like);
-  return torch::stack(parts);
+  return torch::stack(parts).to(like.device());
 }
 
 // Gradient of `loss_of(input)` w.r.t. `input` only: model parameters get no

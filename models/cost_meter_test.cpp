@@ -108,6 +108,11 @@ TEST(EarlyExitMeter, LedgerFlopsEqualHandCountedExitFlops) {
   }
   // MACs: convolutions 32*9 + 48*18, linears 8*2 + 12*2.
   EXPECT_DOUBLE_EQ(run_all.macs[0], 32 * 9 + 48 * 18 + 16 + 24);
+  // Worst-case energy to exit 0, layer by layer (params / inputs / outputs):
+  // conv 18/16/32, BN 4/32/32, ReLU 0/32/32, mixed pool 1/32/8 (its alpha),
+  // flatten 0/8/8, linear 18/8/2: 41 parameters, 128 inputs, 114 outputs,
+  // 288 + 16 MACs.
+  EXPECT_NEAR(stop_first.energy_worst_pj[0], 1950.0 * (41 + 128 + 114) + 3.7 * 304, 1e-6);
 }
 
 TEST(EarlyExitMeter, MeasureChargesOnlyTheExitTakenAndDensityMovesEnergy) {
