@@ -217,8 +217,8 @@ int Plan(const Args& a) {
   for (const auto& u : units) counts[{u.model, u.attack}]++;
   std::printf("experiment '%s' (seed %lld, output %s): %zu units\n", spec.name.c_str(),
               static_cast<long long>(spec.seed), spec.output.c_str(), units.size());
-  std::printf("%-20s %-12s %s\n", "model", "attack", "units");
-  for (const auto& [k, n] : counts) std::printf("%-20s %-12s %zu\n", k.first.c_str(), k.second.c_str(), n);
+  std::printf("%-20s %-20s %s\n", "model", "attack", "units");
+  for (const auto& [k, n] : counts) std::printf("%-20s %-20s %zu\n", k.first.c_str(), k.second.c_str(), n);
   std::printf("first units:\n");
   for (size_t i = 0; i < units.size() && i < 8; ++i) {
     const auto& u = units[i];

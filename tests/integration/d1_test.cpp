@@ -1,0 +1,173 @@
+// D1 in full, end to end: the three D1 families (multi-exit CNN, gated skip
+// network, adaptive-token ViT) trained by `effrobust train --arch` in
+// seconds, experiments/d1.yaml planned as written, and a reduced D1
+// experiment run under `mpirun -np 3`: every unit done, every family's cost
+// columns present, summaries reproduced from the shard rows, the tables
+// show each family's own metric.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "evaluation/d1_summary.h"
+#include "results/index.h"
+#include "results/shard.h"
+#include "tests/support/process.h"
+
+namespace effrobust {
+namespace {
+
+using test::Mpirun;
+using test::Shell;
+using test::Slurp;
+
+namespace fs = std::filesystem;
+
+std::string Bin() { return EFFROBUST_BINARY; }
+
+class D1Test : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/effrobust-d1-XXXXXX";
+    dir_ = new std::string(mkdtemp(tmpl));
+    for (const auto& [arch, file] : Models()) {
+      const std::string log = *dir_ + "/train-" + arch + ".log";
+      const int rc = Shell(Bin() + " train --arch " + arch + " --out " + *dir_ + "/" + file +
+                               " --epochs 1 --max-train 3000 --seed 4",
+                           log);
+      ASSERT_EQ(rc, 0) << Slurp(log);
+    }
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+
+  // (arch, file) of the three D1 victims, under the names experiments/d1.yaml uses.
+  static std::vector<std::pair<std::string, std::string>> Models() {
+    return {{"multi_exit_cnn", "sdn-fmnist.pt"},
+            {"skip_net", "skipnet-fmnist.pt"},
+            {"adaptive_vit", "avit-fmnist.pt"}};
+  }
+
+  static std::string* dir_;
+};
+
+std::string* D1Test::dir_ = nullptr;
+
+TEST_F(D1Test, D1YamlPlansEveryFamilyWithItsOwnAttacksOnly) {
+  std::string text = Slurp(std::string(getenv("EFFROBUST_SOURCE_DIR")) + "/experiments/d1.yaml");
+  text = std::regex_replace(text, std::regex("runs/models/"), *dir_ + "/");
+  text = std::regex_replace(text, std::regex("output: runs/d1"), "output: " + *dir_ + "/d1-plan");
+  const std::string spec = *dir_ + "/d1.yaml";
+  std::ofstream(spec) << text;
+  const std::string log = *dir_ + "/plan.log";
+  ASSERT_EQ(Shell(Bin() + " plan " + spec, log), 0) << Slurp(log);
+  const std::string plan = Slurp(log);
+  // (model, attack) -> units, from the plan's summary lines.
+  std::map<std::string, int> units;
+  std::istringstream lines(plan);
+  std::string line;
+  std::regex row(R"(^(\S+-fmnist)\s+(\S+)\s+(\d+)$)");
+  std::smatch m;
+  while (std::getline(lines, line)) {
+    if (std::regex_match(line, m, row)) units[m[1].str() + "/" + m[2].str()] = std::stoi(m[3].str());
+  }
+  const std::map<std::string, std::set<std::string>> expected = {
+      {"sdn-fmnist", {"clean", "pgd", "deepsloth", "deepsloth_universal", "sponge"}},
+      {"skipnet-fmnist", {"clean", "pgd", "ilfo", "gradmdm", "sponge"}},
+      {"avit-fmnist", {"clean", "pgd", "slowformer", "sponge"}}};
+  size_t pairs = 0;
+  for (const auto& [model, attacks] : expected) {
+    for (const auto& attack : attacks) {
+      EXPECT_EQ(units[model + "/" + attack], 2) << model << " " << attack << "\n" << plan;
+      ++pairs;
+    }
+  }
+  EXPECT_EQ(units.size(), pairs) << plan;
+}
+
+TEST_F(D1Test, MpiRunMeasuresEveryFamilyAndTablesShowTheirMetrics) {
+  const std::string out = *dir_ + "/d1-run";
+  const std::string spec = *dir_ + "/d1-small.yaml";
+  std::ofstream(spec)
+      << "name: d1-small\nseed: 9\noutput: " << out << "\n"
+      << "models:\n"
+      << "  - {name: sdn-fmnist, path: " << *dir_ << "/sdn-fmnist.pt}\n"
+      << "  - {name: skipnet-fmnist, path: " << *dir_ << "/skipnet-fmnist.pt}\n"
+      << "  - {name: avit-fmnist, path: " << *dir_ << "/avit-fmnist.pt}\n"
+      << "datasets: [{name: fashion-mnist, split: test, range: [0, 24], shard_size: 12}]\n"
+      << "attacks:\n"
+      << "  - name: clean\n"
+      << "  - {name: pgd, params: {iterations: 2}}\n"
+      << "  - {name: deepsloth, params: {iterations: 2}}\n"
+      << "  - {name: deepsloth_universal, params: {iterations: 2, fit_samples: 32}}\n"
+      << "  - {name: ilfo, params: {iterations: 3}}\n"
+      << "  - {name: gradmdm, params: {iterations: 3}}\n"
+      << "  - {name: slowformer, params: {fit_samples: 32, epochs: 1, batch: 32}}\n"
+      << "  - {name: sponge, params: {iterations: 2}}\n"
+      << "measure: {latency_repeats: 1, latency_warmup: 0, batch_size: 12}\n";
+  const std::string log = *dir_ + "/run.log";
+  ASSERT_EQ(Shell(Mpirun(3) + Bin() + " run " + spec, log), 0) << Slurp(log);
+  auto index = OpenSqliteIndexReadOnly(out + "/index.sqlite");
+  auto units = index->Units();
+  ASSERT_EQ(units.size(), 2u * (5 + 5 + 4));
+  const std::map<std::string, std::string> metric_of = {
+      {"sdn-fmnist", "exit"}, {"skipnet-fmnist", "blocks_run"}, {"avit-fmnist", "token_depth"}};
+  for (const auto& u : units) {
+    ASSERT_EQ(u.status, "done") << u.plan.unit_id << " " << u.error;
+    RowBatch rows = ReadShardRows(out + "/" + u.shard_file, {u.row_begin, u.row_end});
+    ASSERT_EQ(rows.rows(), 12u);
+    const std::string metric = metric_of.at(u.plan.model);
+    const bool early = metric == "exit";
+    D1Layout layout;
+    layout.metric = metric;
+    layout.points = early ? std::vector<std::string>{"rad15", "rad5"} : std::vector<std::string>{""};
+    layout.full_flops = u.metrics.at("full_flops");
+    if (early) {
+      // The early-exit layout needs the model's per-exit FLOPs: take them
+      // from the registered metadata.
+      std::vector<double> exit_flops;
+      for (const auto& m : index->Models()) {
+        if (m.name != "sdn-fmnist") continue;
+        std::smatch f;
+        ASSERT_TRUE(std::regex_search(m.metadata_json, f, std::regex(R"("exit_flops": \[([^\]]*)\])")));
+        std::istringstream list(f[1].str());
+        std::string v;
+        while (std::getline(list, v, ',')) exit_flops.push_back(std::stod(v));
+      }
+      layout.exit_flops = exit_flops;
+    }
+    const std::string s = early ? "_rad5" : "";
+    for (std::string c : {"flops_clean", "flops_adv", "energy_clean_pj", "energy_adv_pj",
+                          "density_clean", "density_adv", "latency_clean_ms"}) {
+      const auto& col = rows.Get(c + s);
+      for (double v : col.reals) ASSERT_TRUE(std::isfinite(v) && v > 0) << u.plan.model << " " << c;
+    }
+    auto recomputed = SummarizeD1(rows, layout);
+    for (const auto& [name, value] : recomputed) {
+      if (std::isnan(value)) continue;
+      ASSERT_TRUE(u.metrics.count(name)) << u.plan.model << " " << name;
+      EXPECT_DOUBLE_EQ(u.metrics.at(name), value) << u.plan.unit_id << " " << name;
+    }
+    // Clean inputs: the attack changes nothing.
+    if (u.plan.attack == "clean") {
+      EXPECT_DOUBLE_EQ(u.metrics.at("flops_ratio" + s), 1.0) << u.plan.model;
+    }
+  }
+  ASSERT_EQ(Shell(Bin() + " tables " + out, log), 0) << Slurp(log);
+  const std::string tables = Slurp(log);
+  for (std::string want : {"| blocks_run", "| token_depth", "| exit", "| ilfo", "| gradmdm",
+                           "| slowformer", "| sponge", "| deepsloth_universal"}) {
+    EXPECT_NE(tables.find(want), std::string::npos) << want << "\n" << tables;
+  }
+}
+
+}  // namespace
+}  // namespace effrobust
