@@ -197,6 +197,8 @@ std::unique_ptr<Attack> MakeAttack(const std::string& name, const ParamMap& para
       kFactories = {
           {"clean", MakeCleanAttack},
           {"deepsloth", MakeDeepSlothAttack},
+          {"gradmdm", MakeGradMdmAttack},
+          {"ilfo", MakeIlfoAttack},
           {"pgd", MakePgdAttack},
       };
   auto it = kFactories.find(name);

@@ -86,6 +86,8 @@ class LinfSignAttack : public Attack {
 std::unique_ptr<Attack> MakeCleanAttack(const ParamMap& params);
 std::unique_ptr<Attack> MakePgdAttack(const ParamMap& params);
 std::unique_ptr<Attack> MakeDeepSlothAttack(const ParamMap& params);
+std::unique_ptr<Attack> MakeIlfoAttack(const ParamMap& params);
+std::unique_ptr<Attack> MakeGradMdmAttack(const ParamMap& params);
 
 }  // namespace effrobust
 

@@ -69,7 +69,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"range: [0, 100]", "range: [0, 20000]", "= 20000 is out of range (allowed: 1 to 10000)"},
         BadSpec{"eps: [0.01, 8/255]", "eps: [0.01, big]", "bad.yaml:11: key 'params.eps' = 'big'"},
         BadSpec{"norm: [linf]", "norm: [l7]", "'l7' is not allowed (allowed: linf, l2)"},
-        BadSpec{"- name: clean", "- name: slow", "unknown attack 'slow' (allowed: clean, pgd, deepsloth)"},
+        BadSpec{"- name: clean", "- name: slow", "unknown attack 'slow' (allowed: clean, pgd, deepsloth, ilfo, gradmdm)"},
         BadSpec{"latency_repeats: 0", "latency_repeats: -1", "key 'latency_repeats' in measure = -1 is out of range (allowed: 0 to 1000)"},
         BadSpec{"output: /tmp/x", "device: tpu", "key 'device' = 'tpu' is not allowed (allowed: auto, cpu, cuda)"},
         BadSpec{"models:\n  - {name: m, path: m.pt}", "models: []", "key 'models' must be a non-empty list"},
@@ -130,7 +130,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"seed: 7", "seed: " + std::string(5000, '['), "bad.yaml:5: not valid YAML: illegal block entry"},
         BadSpec{"output: /tmp/x", "device: \"tp\\nu\"", "key 'device' = 'tp\\nu' is not allowed (allowed: auto, cpu, cuda)"},
         BadSpec{"output: /tmp/x", "device: " + std::string(10000, 'x'), "...(10000 bytes)' is not allowed (allowed: auto, cpu, cuda)"},
-        BadSpec{"- name: clean", "- name: \"cl\\x01ean\"", "unknown attack 'cl\\x01ean' (allowed: clean, pgd, deepsloth)"}));
+        BadSpec{"- name: clean", "- name: \"cl\\x01ean\"", "unknown attack 'cl\\x01ean' (allowed: clean, pgd, deepsloth, ilfo, gradmdm)"}));
 
 // Whole files that are not experiments at all.
 struct BadFile {
