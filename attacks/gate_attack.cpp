@@ -56,11 +56,9 @@ torch::Tensor GateAttack::Run(VictimModel& victim, const torch::Tensor& x,
   CheckRunInputs(name_, victim, x, labels, sample_seeds);
   RequireFamily(name_, victim, kFamilySkipGate);
   if (x.size(0) == 0) return x.clone();
-  return RunBatchInvariant(
-      x.detach().contiguous(), labels, sample_seeds,
-      [&](const torch::Tensor& xb, const torch::Tensor&, const std::vector<uint64_t>&) {
-        return Optimise(victim, xb);
-      });
+  return RunBatchInvariant(x.detach().contiguous(), labels, sample_seeds,
+                           [&](const torch::Tensor& xb, const torch::Tensor&,
+                               const std::vector<uint64_t>&) { return Optimise(victim, xb); });
 }
 
 torch::Tensor GateAttack::Optimise(VictimModel& victim, const torch::Tensor& x0) {

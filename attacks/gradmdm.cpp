@@ -99,12 +99,11 @@ class GradMdm : public GateAttack {
       }
     }
     torch::Tensor total = beta_ * gate_grad + gamma_ * 2 * delta;  // 4.
-    if (!warm && recorded_.size() == k) {                           // 5. direction
+    if (!warm && recorded_.size() == k) {                          // 5. direction
       torch::Tensor s = -total;
       for (size_t j = 0; j < k; ++j) {
-        const torch::Tensor on = (gs.select(1, static_cast<int64_t>(j)) >= 0.5)
-                                     .to(torch::kFloat32)
-                                     .view({-1, 1, 1, 1});
+        const torch::Tensor on =
+            (gs.select(1, static_cast<int64_t>(j)) >= 0.5).to(torch::kFloat32).view({-1, 1, 1, 1});
         const torch::Tensor proj = Dot(s, recorded_[j]);
         s = s - on * proj.clamp_max(0.0) * recorded_[j];
       }
@@ -112,8 +111,9 @@ class GradMdm : public GateAttack {
     }
     recorded_ = unit;  // 6.
     if (!torch::isfinite(total).all().item<bool>()) {
-      throw AttackError("gradmdm: the gradient is not finite; the input or the attack "
-                        "parameters make it undefined");
+      throw AttackError(
+          "gradmdm: the gradient is not finite; the input or the attack "
+          "parameters make it undefined");
     }
     return total;
   }
@@ -138,8 +138,8 @@ std::unique_ptr<Attack> MakeGradMdmAttack(const ParamMap& params) {
   const double gamma = RequireNumber(params, "gradmdm", "gamma");
   if (lr <= 0 || p < 1 || beta <= 0 || gamma < 0) {
     throw AttackError("attack 'gradmdm': need lr > 0, p >= 1, beta > 0 and gamma >= 0 (got lr " +
-                      FormatNumber(lr) + ", p " + FormatNumber(p) + ", beta " +
-                      FormatNumber(beta) + ", gamma " + FormatNumber(gamma) + ")");
+                      FormatNumber(lr) + ", p " + FormatNumber(p) + ", beta " + FormatNumber(beta) +
+                      ", gamma " + FormatNumber(gamma) + ")");
   }
   return std::make_unique<GradMdm>(budget, iterations, lr, p, warmup, beta, gamma);
 }

@@ -132,16 +132,16 @@ TEST_F(GateAttackOnTrainedSkipNet, AttacksStayWithinBudgetAndImageRange) {
   auto y = LabelsTensor(*test_, 40, 48);
   for (const char* name : kGateAttacks) {
     for (const auto& [norm, eps] : {std::pair<std::string, double>{"linf", 0.02}, {"l2", 0.8}}) {
-      auto attack = MakeAttack(name, CompleteAttackParams(name, {{"norm", norm},
-                                                                 {"eps", FormatNumber(eps)},
-                                                                 {"iterations", "20"}}));
+      auto attack = MakeAttack(
+          name, CompleteAttackParams(
+                    name, {{"norm", norm}, {"eps", FormatNumber(eps)}, {"iterations", "20"}}));
       auto adv = attack->Run(*victim_, x, y, Seeds(40, 48));
       ASSERT_EQ(adv.sizes(), x.sizes());
       EXPECT_GE(adv.min().item<float>(), 0.0f) << name << " " << norm;
       EXPECT_LE(adv.max().item<float>(), 1.0f) << name << " " << norm;
       auto d = (adv - x).flatten(1);
-      const double size = norm == "linf" ? d.abs().max().item<double>()
-                                         : d.norm(2, 1).max().item<double>();
+      const double size =
+          norm == "linf" ? d.abs().max().item<double>() : d.norm(2, 1).max().item<double>();
       EXPECT_LE(size, eps + 1e-5) << name << " " << norm;
       EXPECT_GT(size, 0.0) << name << " " << norm << ": no perturbation at all";
     }

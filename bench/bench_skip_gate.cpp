@@ -35,7 +35,8 @@ Figures Measure(VictimModel& victim, const torch::Tensor& x, const torch::Tensor
   const double n = static_cast<double>(r.pred.size());
   f.blocks = std::accumulate(r.metric.begin(), r.metric.end(), 0.0) / n;
   f.flops = std::accumulate(r.cost.flops.begin(), r.cost.flops.end(), 0.0) / n;
-  for (size_t i = 0; i < r.pred.size(); ++i) f.accuracy += r.pred[i] == y[i].item<int64_t>() ? 1 : 0;
+  for (size_t i = 0; i < r.pred.size(); ++i)
+    f.accuracy += r.pred[i] == y[i].item<int64_t>() ? 1 : 0;
   f.accuracy /= n;
   return f;
 }
@@ -82,11 +83,12 @@ int main(int argc, char** argv) {
     const Figures adv = Measure(*m.victim, torch::cat(parts), y);
     std::string shown;
     for (const auto& [k, v] : given) shown += " " + k + "=" + v;
-    std::printf("%s%s: blocks_run %.3f  FLOPs %.0f  recovered %.1f %%  accuracy %.4f  "
-                "%.1f ms/sample (%d threads)\n",
-                name.c_str(), shown.c_str(), adv.blocks, adv.flops,
-                100 * (adv.flops - clean.flops) / (full - clean.flops), adv.accuracy,
-                1e3 * seconds / static_cast<double>(samples), threads);
+    std::printf(
+        "%s%s: blocks_run %.3f  FLOPs %.0f  recovered %.1f %%  accuracy %.4f  "
+        "%.1f ms/sample (%d threads)\n",
+        name.c_str(), shown.c_str(), adv.blocks, adv.flops,
+        100 * (adv.flops - clean.flops) / (full - clean.flops), adv.accuracy,
+        1e3 * seconds / static_cast<double>(samples), threads);
   }
   return 0;
 }

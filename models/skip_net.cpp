@@ -80,7 +80,8 @@ SkipNetImpl::SkipNetImpl(const SkipNetConfig& config) : config_(config) {
   }
   using namespace torch::nn;
   stem_ = register_module(
-      "stem", Conv2d(Conv2dOptions(c.in_channels, c.stem_channels, kKernel).padding(1).bias(false)));
+      "stem",
+      Conv2d(Conv2dOptions(c.in_channels, c.stem_channels, kKernel).padding(1).bias(false)));
   stem_bn_ = register_module("stem_bn", BatchNorm2d(c.stem_channels));
   stem_size_ = c.image_size / 2;
   int64_t ch = c.stem_channels, size = stem_size_;
@@ -95,15 +96,16 @@ SkipNetImpl::SkipNetImpl(const SkipNetConfig& config) : config_(config) {
       b.in_size = size;
       b.out_size = ConvOut(size, b.stride);
       const std::string n = "block" + std::to_string(blocks_.size());
-      b.conv1 = register_module(n + "_conv1", Conv2d(Conv2dOptions(ch, width, kKernel)
-                                                         .stride(b.stride).padding(1).bias(false)));
+      b.conv1 = register_module(
+          n + "_conv1",
+          Conv2d(Conv2dOptions(ch, width, kKernel).stride(b.stride).padding(1).bias(false)));
       b.bn1 = register_module(n + "_bn1", BatchNorm2d(width));
       b.conv2 = register_module(
           n + "_conv2", Conv2d(Conv2dOptions(width, width, kKernel).padding(1).bias(false)));
       b.bn2 = register_module(n + "_bn2", BatchNorm2d(width));
       if (transition) {
-        b.down = register_module(
-            n + "_down", Conv2d(Conv2dOptions(ch, width, 1).stride(2).bias(false)));
+        b.down =
+            register_module(n + "_down", Conv2d(Conv2dOptions(ch, width, 1).stride(2).bias(false)));
         b.down_bn = register_module(n + "_down_bn", BatchNorm2d(width));
       } else {
         b.gate = register_module(n + "_gate", Linear(ch, 1));
@@ -249,11 +251,11 @@ void SkipNetImpl::set_all_gates(GateMode mode) { overrides_.assign(gated_.size()
 double SkipNetImpl::block_flops(int64_t block) const {
   const Block& b = blocks_.at(block);
   const double out = static_cast<double>(b.out_ch * b.out_size * b.out_size);
-  double f = out * 2.0 * kKernel * kKernel * b.in_ch;   // conv1
-  f += out * 2.0 * kKernel * kKernel * b.out_ch;        // conv2
-  f += 2 * 2 * out + out;                               // bn1, bn2, relu1
-  if (b.down) f += out * 2.0 * b.in_ch + 2 * out;       // 1x1 shortcut conv + bn
-  f += out + out;                                       // residual add, relu2
+  double f = out * 2.0 * kKernel * kKernel * b.in_ch;  // conv1
+  f += out * 2.0 * kKernel * kKernel * b.out_ch;       // conv2
+  f += 2 * 2 * out + out;                              // bn1, bn2, relu1
+  if (b.down) f += out * 2.0 * b.in_ch + 2 * out;      // 1x1 shortcut conv + bn
+  f += out + out;                                      // residual add, relu2
   return f;
 }
 
@@ -262,7 +264,7 @@ double SkipNetImpl::gate_flops() const {
   for (int64_t i : gated_) {
     const Block& b = blocks_[i];
     f += static_cast<double>(b.in_ch * b.in_size * b.in_size);  // global average pool
-    f += 2.0 * b.in_ch + 1 + 1;                                  // linear to 1, sigmoid
+    f += 2.0 * b.in_ch + 1 + 1;                                 // linear to 1, sigmoid
   }
   return f;
 }

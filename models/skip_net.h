@@ -23,18 +23,17 @@
 namespace effrobust {
 
 struct SkipNetConfig {
-  int64_t in_channels = 1;        // Default: 1 (Fashion-MNIST)
-  int64_t image_size = 28;        // Default: 28
-  int64_t num_classes = 10;       // Default: 10
-  int64_t stem_channels = 16;     // Default: 16 (stage 0 width)
-  int64_t stages = 3;             // Default: 3 (widths 16, 32, 64)
-  int64_t blocks_per_stage = 2;   // Default: 2 (4 gated blocks of 6)
+  int64_t in_channels = 1;       // Default: 1 (Fashion-MNIST)
+  int64_t image_size = 28;       // Default: 28
+  int64_t num_classes = 10;      // Default: 10
+  int64_t stem_channels = 16;    // Default: 16 (stage 0 width)
+  int64_t stages = 3;            // Default: 3 (widths 16, 32, 64)
+  int64_t blocks_per_stage = 2;  // Default: 2 (4 gated blocks of 6)
 
   // As ModelMetadata::arch_config and back. FromArchConfig throws
   // ModelError on a missing or invalid key.
   std::map<std::string, double> ToArchConfig() const;
-  static SkipNetConfig FromArchConfig(int64_t in_channels, int64_t image_size,
-                                      int64_t num_classes,
+  static SkipNetConfig FromArchConfig(int64_t in_channels, int64_t image_size, int64_t num_classes,
                                       const std::map<std::string, double>& arch_config);
 };
 
@@ -43,9 +42,9 @@ enum class GateMode { kAuto, kForceOn, kForceOff };
 
 // One pass of the network over a batch.
 struct SkipNetPass {
-  torch::Tensor logits;                // [B, classes]
-  std::vector<torch::Tensor> gates;    // per gated block: P(run) [B]
-  std::vector<torch::Tensor> masks;    // per gated block: executed 0/1 [B]
+  torch::Tensor logits;              // [B, classes]
+  std::vector<torch::Tensor> gates;  // per gated block: P(run) [B]
+  std::vector<torch::Tensor> masks;  // per gated block: executed 0/1 [B]
 };
 
 class SkipNetImpl : public torch::nn::Module {
@@ -107,9 +106,9 @@ class SkipNetImpl : public torch::nn::Module {
   torch::nn::BatchNorm2d stem_bn_{nullptr};
   torch::nn::Linear fc_{nullptr};
   std::vector<Block> blocks_;
-  std::vector<int64_t> gated_;        // block index of each gated block
-  std::vector<GateMode> overrides_;   // per gated block
-  int64_t stem_size_ = 0;             // map size after the stem's pooling
+  std::vector<int64_t> gated_;       // block index of each gated block
+  std::vector<GateMode> overrides_;  // per gated block
+  int64_t stem_size_ = 0;            // map size after the stem's pooling
 };
 TORCH_MODULE(SkipNet);
 

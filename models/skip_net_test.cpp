@@ -1,17 +1,17 @@
 // Tests for the gated SkipNet, its VictimModel adapter, its trainer and its
 // checkpoints. A small model is trained once per binary (1 epoch on 3000
 // Fashion-MNIST images, with the compute penalty so that gates skip).
+#include "models/skip_net.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <set>
 
-#include <unistd.h>
-
 #include "common/error.h"
 #include "data/fashion_mnist.h"
 #include "data/tensor_view.h"
-#include "models/skip_net.h"
 #include "models/skip_net_trainer.h"
 #include "models/skip_net_victim.h"
 #include "models/victim_loader.h"
@@ -160,8 +160,8 @@ SkipNet* TrainedSkipNet::model_ = nullptr;
 
 TEST_F(TrainedSkipNet, RecordsTrainingStatsInMetadata) {
   const auto& s = trained_->meta.stats;
-  for (const char* key : {"acc_dynamic", "acc_all_blocks", "skipped_block_flops_share",
-                          "mean_blocks_run"}) {
+  for (const char* key :
+       {"acc_dynamic", "acc_all_blocks", "skipped_block_flops_share", "mean_blocks_run"}) {
     ASSERT_TRUE(s.count(key)) << key;
   }
   EXPECT_EQ(trained_->meta.arch, "skip_net");
@@ -210,9 +210,9 @@ TEST_F(TrainedSkipNet, InferOneRunsTheBlocksMeasureCharges) {
 }
 
 TEST_F(TrainedSkipNet, SavedModelLoadsAsAnIdenticalVictim) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / ("skip_net_test_" + std::to_string(::getpid()) + ".pt"))
-          .string();
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("skip_net_test_" + std::to_string(::getpid()) + ".pt"))
+                               .string();
   SaveModel(path, *trained_->module, trained_->meta, /*overwrite=*/true);
   LoadedVictim loaded = LoadVictim(path, "fashion-mnist");
   std::filesystem::remove(path);
@@ -229,7 +229,8 @@ TEST_F(TrainedSkipNet, SavedModelLoadsAsAnIdenticalVictim) {
   EXPECT_EQ(a.pred, b.pred);
   EXPECT_EQ(a.metric, b.metric);
   EXPECT_EQ(a.cost.flops, b.cost.flops);
-  EXPECT_TRUE(torch::equal(original.Forward(x, false).logits, loaded.victim->Forward(x, false).logits));
+  EXPECT_TRUE(
+      torch::equal(original.Forward(x, false).logits, loaded.victim->Forward(x, false).logits));
   EXPECT_DOUBLE_EQ(loaded.victim->full_flops(), original.full_flops());
 }
 

@@ -14,9 +14,9 @@ namespace {
 
 constexpr int64_t kEvalBatch = 1000;
 constexpr int64_t kProgressEvery = 50;
-constexpr double kWarmupShare = 0.3;   // share of steps with stochastic-depth warm-up
-constexpr double kDropProb = 0.25;     // per-sample block drop probability in warm-up
-constexpr double kTargetUsage = 0.6;   // executed share of gated FLOPs the penalty allows
+constexpr double kWarmupShare = 0.3;  // share of steps with stochastic-depth warm-up
+constexpr double kDropProb = 0.25;    // per-sample block drop probability in warm-up
+constexpr double kTargetUsage = 0.6;  // executed share of gated FLOPs the penalty allows
 constexpr double kComputeWeight = 2.0;
 
 void Shuffle(std::vector<int64_t>* v, std::mt19937_64* rng) {
@@ -73,9 +73,8 @@ TrainedModel TrainSkipNet(const ImageSet& train, const ImageSet& test, const Tra
       throw ModelError(std::string(set == &train ? "training" : "test") +
                        " set shape does not match the skip_net model (" +
                        std::to_string(config.in_channels) + "x" +
-                       std::to_string(config.image_size) + "x" +
-                       std::to_string(config.image_size) + ", " +
-                       std::to_string(config.num_classes) + " classes)");
+                       std::to_string(config.image_size) + "x" + std::to_string(config.image_size) +
+                       ", " + std::to_string(config.num_classes) + " classes)");
     }
   }
   if (options.epochs < 1 || options.batch_size < 1 || options.lr <= 0) {
@@ -87,7 +86,8 @@ TrainedModel TrainSkipNet(const ImageSet& train, const ImageSet& test, const Tra
                      " must be in [1, " + std::to_string(train.count) + ")");
   }
   const int64_t train_end = train.count - options.validation_size;
-  const int64_t n_train = options.max_train > 0 ? std::min(options.max_train, train_end) : train_end;
+  const int64_t n_train =
+      options.max_train > 0 ? std::min(options.max_train, train_end) : train_end;
   const int64_t n_test = options.max_test > 0 ? std::min(options.max_test, test.count) : test.count;
   if (n_test < 1) throw ModelError("test set is empty");
 
@@ -115,7 +115,8 @@ TrainedModel TrainSkipNet(const ImageSet& train, const ImageSet& test, const Tra
       auto x = images.index_select(0, idx);
       auto y = labels.index_select(0, idx);
       const int64_t step = epoch * batches + b;
-      const bool warmup = static_cast<double>(step) < kWarmupShare * static_cast<double>(total_steps);
+      const bool warmup =
+          static_cast<double>(step) < kWarmupShare * static_cast<double>(total_steps);
       optimizer.zero_grad();
       torch::Tensor loss;
       if (warmup) {
@@ -176,8 +177,8 @@ TrainedModel TrainSkipNet(const ImageSet& train, const ImageSet& test, const Tra
   std::snprintf(buf, sizeof(buf),
                 "test accuracy %.4f dynamic, %.4f all blocks on, %.4f gated blocks off; "
                 "%.1f %% of gated-block FLOPs skipped; mean %.2f of %lld gated blocks run",
-                dyn.accuracy, all.accuracy, none.accuracy, 100 * (1.0 - dyn.usage),
-                dyn.blocks_run, static_cast<long long>(model->num_gates()));
+                dyn.accuracy, all.accuracy, none.accuracy, 100 * (1.0 - dyn.usage), dyn.blocks_run,
+                static_cast<long long>(model->num_gates()));
   out.summary = buf;
   return out;
 }
