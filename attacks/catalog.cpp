@@ -67,13 +67,13 @@ std::vector<AttackInfo> BuildCatalog() {
         Real("lr_min", 0, 100, {{"l2", "0.01"}}, {"l2"}, "final learning rate")}});
   c.push_back(
       {"ilfo", "D1",
-       "ILFO: push every skip gate above 0.5 (log-barrier hinge) with an L2 penalty on the "
+       "ILFO: push every skip gate above 0.5 (hinge on P(run)) with an L2 penalty on the "
        "perturbation, Adam projected into the budget",
        {Norm({"linf", "l2"}),
         Real("eps", 0, 100, {{"linf", "8/255"}, {"l2", "1.5"}}, {}, "L-inf or L2 budget"),
         Int("iterations", 1, 100000, {{"*", "100"}}, {}, "Adam iterations"),
         Real("lr", 0, 10, {{"linf", "0.005"}, {"l2", "0.05"}}, {}, "Adam learning rate"),
-        Real("c", 0, 1e9, {{"*", "10"}}, {}, "weight of the gate loss against ||delta||_2^2"),
+        Real("c", 0, 1e9, {{"*", "100"}}, {}, "weight of the gate loss against ||delta||_2^2"),
         Real("kappa", 0, 0.49, {{"*", "0.05"}}, {}, "margin: gates are pushed above 0.5 + kappa")}});
   c.push_back(
       {"gradmdm", "D1",
