@@ -234,5 +234,22 @@ TEST_F(TrainedSkipNet, SavedModelLoadsAsAnIdenticalVictim) {
   EXPECT_DOUBLE_EQ(loaded.victim->full_flops(), original.full_flops());
 }
 
+TEST_F(TrainedSkipNet, TrainingIsDeterministicForAFixedSeed) {
+  ImageSet train = LoadFashionMnist(DefaultFashionMnistDir(), "train");
+  TrainOptions opt;
+  opt.epochs = 1;
+  opt.max_train = 600;
+  opt.max_test = 100;
+  opt.validation_size = 1000;
+  opt.batch_size = 32;
+  opt.seed = 3;
+  TrainedModel a = TrainSkipNet(train, *test_, opt);
+  TrainedModel b = TrainSkipNet(train, *test_, opt);
+  auto pa = a.module->parameters(), pb = b.module->parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << i;
+  EXPECT_EQ(a.meta.stats, b.meta.stats);
+}
+
 }  // namespace
 }  // namespace effrobust
