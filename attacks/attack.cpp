@@ -232,6 +232,8 @@ std::unique_ptr<Attack> MakeAttack(const std::string& name, const ParamMap& para
           {"deepsloth", MakeDeepSlothAttack},
           {"deepsloth_universal", MakeDeepSlothUniversalAttack},
           {"sponge", MakeSpongeAttack},
+          {"gradmdm", MakeGradMdmAttack},
+          {"ilfo", MakeIlfoAttack},
           {"pgd", MakePgdAttack},
       };
   auto it = kFactories.find(name);

@@ -110,6 +110,8 @@ std::unique_ptr<Attack> MakePgdAttack(const ParamMap& params);
 std::unique_ptr<Attack> MakeDeepSlothAttack(const ParamMap& params);
 std::unique_ptr<Attack> MakeDeepSlothUniversalAttack(const ParamMap& params);
 std::unique_ptr<Attack> MakeSpongeAttack(const ParamMap& params);
+std::unique_ptr<Attack> MakeIlfoAttack(const ParamMap& params);
+std::unique_ptr<Attack> MakeGradMdmAttack(const ParamMap& params);
 
 }  // namespace effrobust
 

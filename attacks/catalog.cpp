@@ -77,6 +77,29 @@ std::vector<AttackInfo> BuildCatalog() {
         Real("lr", 0, 100, {{"l2", "1.0"}}, {"l2"}, "initial SGD learning rate (cosine-annealed)"),
         Real("lr_min", 0, 100, {{"l2", "0.01"}}, {"l2"}, "final learning rate")}});
   c.push_back(
+      {"ilfo", "D1",
+       "ILFO: push every skip gate above 0.5 (hinge on P(run)) with an L2 penalty on the "
+       "perturbation, Adam projected into the budget",
+       {Norm({"linf", "l2"}),
+        Real("eps", 0, 100, {{"linf", "8/255"}, {"l2", "1.5"}}, {}, "L-inf or L2 budget"),
+        Int("iterations", 1, 100000, {{"*", "100"}}, {}, "Adam iterations"),
+        Real("lr", 0, 10, {{"linf", "0.005"}, {"l2", "0.05"}}, {}, "Adam learning rate"),
+        Real("c", 0, 1e9, {{"*", "100"}}, {}, "weight of the gate loss against ||delta||_2^2"),
+        Real("kappa", 0, 0.49, {{"*", "0.05"}}, {}, "margin: gates are pushed above 0.5 + kappa")}});
+  c.push_back(
+      {"gradmdm", "D1",
+       "GradMDM: p-norm gate loss with per-gate gradient magnitude normalisation and removal of "
+       "directions that switch active gates off, Adam projected into the budget",
+       {Norm({"linf", "l2"}),
+        Real("eps", 0, 100, {{"linf", "8/255"}, {"l2", "1.5"}}, {}, "L-inf or L2 budget"),
+        Int("iterations", 1, 100000, {{"*", "100"}}, {}, "Adam iterations"),
+        Real("lr", 0, 10, {{"linf", "0.005"}, {"l2", "0.05"}}, {}, "Adam learning rate"),
+        Real("p", 1, 100, {{"*", "3.5"}}, {}, "norm of the off-gate loss -||min(g, 0.5)||_p"),
+        Int("warmup", 0, 100000, {{"*", "10"}}, {},
+            "first iterations with p = 1 and no gradient manipulation"),
+        Real("beta", 0, 1e9, {{"*", "1"}}, {}, "weight of the (normalised) gate gradient"),
+        Real("gamma", 0, 1e9, {{"*", "0.05"}}, {}, "weight of the distance ||delta||_2^2")}});
+  c.push_back(
       {"deepsloth_universal", "D1",
        "universal DeepSloth: one L-inf perturbation fitted on the first fit_samples training images, "
        "added to every sample",

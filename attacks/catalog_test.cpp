@@ -50,7 +50,7 @@ TEST_P(CatalogErrorTest, NamesKeyValueAndWhatIsAllowed) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, CatalogErrorTest,
     ::testing::Values(
-        BadCase{"deepslot", {}, "allowed: clean, pgd, deepsloth"},
+        BadCase{"deepslot", {}, "allowed: clean, pgd, deepsloth, ilfo, gradmdm,"},
         BadCase{"deepsloth", {{"epz", "0.1"}}, "no parameter 'epz' (allowed: norm, eps"},
         BadCase{"deepsloth", {{"eps", "abc"}}, "'eps' = 'abc' is not a number"},
         BadCase{"deepsloth", {{"eps", "-1"}}, "out of range (allowed: 0 to 100)"},

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "evaluation/d1_summary.h"
 #include "models/multi_exit_victim.h"
+#include "models/skip_net_victim.h"
 
 namespace effrobust {
 namespace {
@@ -35,6 +36,20 @@ std::unique_ptr<VictimModel> LoadMultiExit(const ModelFile& file) {
   return std::make_unique<MultiExitVictim>(model, file.meta.thresholds);
 }
 
+std::unique_ptr<VictimModel> LoadSkipNet(const ModelFile& file) {
+  SkipNet model{nullptr};
+  try {
+    model = SkipNet(SkipNetConfig::FromArchConfig(file.meta.config.in_channels,
+                                                  file.meta.config.image_size,
+                                                  file.meta.config.num_classes,
+                                                  file.meta.arch_config));
+  } catch (const ModelError& e) {
+    throw ModelError("model file '" + file.path + "': " + e.what());
+  }
+  LoadParameters(file, *model);
+  return std::make_unique<SkipNetVictim>(model);
+}
+
 struct ArchEntry {
   std::string family;
   Factory load;
@@ -43,6 +58,7 @@ struct ArchEntry {
 const std::map<std::string, ArchEntry>& Archs() {
   static const std::map<std::string, ArchEntry> archs = {
       {"multi_exit_cnn", {kFamilyEarlyExit, LoadMultiExit}},
+      {"skip_net", {kFamilySkipGate, LoadSkipNet}},
   };
   return archs;
 }

@@ -21,6 +21,7 @@
 #include "evaluation/latency.h"
 #include "models/checkpoint.h"
 #include "models/victim_loader.h"
+#include "models/skip_net_trainer.h"
 #include "models/trainer.h"
 
 namespace effrobust {
@@ -364,6 +365,8 @@ void TrainAndSaveModel(const TrainRequest& r) {
     trained.summary = "per-exit test accuracy" + acc + "; FLOPs" + flops + "; q(rad5)=" +
                       FormatNumber(result.meta.thresholds["rad5"]) +
                       " q(rad15)=" + FormatNumber(result.meta.thresholds["rad15"]);
+  } else if (r.arch == "skip_net") {
+    trained = TrainSkipNet(train, test, o);
   } else {
     std::string known;
     for (const auto& a : KnownArchs()) known += (known.empty() ? "" : ", ") + a;
