@@ -198,6 +198,7 @@ std::unique_ptr<Attack> MakeAttack(const std::string& name, const ParamMap& para
           {"clean", MakeCleanAttack},
           {"deepsloth", MakeDeepSlothAttack},
           {"pgd", MakePgdAttack},
+          {"slowformer", MakeSlowFormerAttack},
       };
   auto it = kFactories.find(name);
   if (it == kFactories.end()) {

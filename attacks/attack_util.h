@@ -86,6 +86,7 @@ class LinfSignAttack : public Attack {
 std::unique_ptr<Attack> MakeCleanAttack(const ParamMap& params);
 std::unique_ptr<Attack> MakePgdAttack(const ParamMap& params);
 std::unique_ptr<Attack> MakeDeepSlothAttack(const ParamMap& params);
+std::unique_ptr<Attack> MakeSlowFormerAttack(const ParamMap& params);
 
 }  // namespace effrobust
 

@@ -44,6 +44,17 @@ ParamSpec Norm(std::vector<std::string> choices) {
   return p;
 }
 
+ParamSpec Choice(const std::string& name, std::vector<std::string> choices,
+                 const std::string& help) {
+  ParamSpec p;
+  p.name = name;
+  p.kind = Kind::kChoice;
+  p.choices = std::move(choices);
+  p.defaults = {{"*", p.choices.front()}};
+  p.help = help;
+  return p;
+}
+
 std::vector<AttackInfo> BuildCatalog() {
   std::vector<AttackInfo> c;
   c.push_back({"clean", "baseline", "no perturbation: the baseline every table compares against", {}});
@@ -65,6 +76,21 @@ std::vector<AttackInfo> BuildCatalog() {
         Int("decay_every", 1, 100000, {{"l2", "50"}}, {"l2"}, "iterations between radius decays"),
         Real("lr", 0, 100, {{"l2", "1.0"}}, {"l2"}, "initial SGD learning rate (cosine-annealed)"),
         Real("lr_min", 0, 100, {{"l2", "0.01"}}, {"l2"}, "final learning rate")}});
+  c.push_back(
+      {"slowformer", "D1",
+       "SlowFormer: an adversarial patch that keeps an adaptive-token ViT's tokens from halting "
+       "(universal patch fitted on training images, or one per sample)",
+       {Choice("mode", {"universal", "per_sample"},
+               "universal: one patch fitted on fit_samples training images; per_sample: one per input"),
+        Real("area", 0.001, 1, {{"*", "0.08"}}, {}, "patch area as a fraction of the image (square)"),
+        Choice("position", {"top_left", "center", "bottom_right"}, "where the patch is pasted"),
+        Int("fit_samples", 1, 60000, {{"*", "512"}}, {}, "universal: training images the patch is fitted on"),
+        Int("epochs", 1, 10000, {{"*", "10"}}, {}, "universal: passes over the fitting images"),
+        Int("batch", 1, 4096, {{"*", "64"}}, {}, "universal: minibatch size while fitting"),
+        Real("lr", 0, 10, {{"*", "0.05"}}, {}, "universal: Adam learning rate on the patch"),
+        Real("alpha", 0, 100, {{"*", "0"}}, {}, "weight of the halting-prior KL term (ponder term: 1)"),
+        Int("iterations", 1, 100000, {{"*", "50"}}, {}, "per_sample: sign-gradient steps"),
+        Real("step", 0, 1, {{"*", "0.05"}}, {}, "per_sample: sign-gradient step size")}});
   return c;
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "evaluation/d1_summary.h"
+#include "models/adaptive_vit_victim.h"
 #include "models/multi_exit_victim.h"
 
 namespace effrobust {
@@ -35,6 +36,19 @@ std::unique_ptr<VictimModel> LoadMultiExit(const ModelFile& file) {
   return std::make_unique<MultiExitVictim>(model, file.meta.thresholds);
 }
 
+std::unique_ptr<VictimModel> LoadAdaptiveVit(const ModelFile& file) {
+  AdaptiveVit model{nullptr};
+  try {
+    model = AdaptiveVit(AdaptiveVitConfig::FromArchConfig(
+        file.meta.config.in_channels, file.meta.config.image_size, file.meta.config.num_classes,
+        file.meta.arch_config));
+  } catch (const ModelError& e) {
+    throw ModelError("model file '" + file.path + "': " + e.what());
+  }
+  LoadParameters(file, *model);
+  return std::make_unique<AdaptiveVitVictim>(model);
+}
+
 struct ArchEntry {
   std::string family;
   Factory load;
@@ -42,6 +56,7 @@ struct ArchEntry {
 
 const std::map<std::string, ArchEntry>& Archs() {
   static const std::map<std::string, ArchEntry> archs = {
+      {"adaptive_vit", {kFamilyAdaptiveToken, LoadAdaptiveVit}},
       {"multi_exit_cnn", {kFamilyEarlyExit, LoadMultiExit}},
   };
   return archs;

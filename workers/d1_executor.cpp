@@ -19,6 +19,7 @@
 #include "data/tensor_view.h"
 #include "evaluation/d1_summary.h"
 #include "evaluation/latency.h"
+#include "models/adaptive_vit_trainer.h"
 #include "models/checkpoint.h"
 #include "models/victim_loader.h"
 #include "models/trainer.h"
@@ -364,6 +365,8 @@ void TrainAndSaveModel(const TrainRequest& r) {
     trained.summary = "per-exit test accuracy" + acc + "; FLOPs" + flops + "; q(rad5)=" +
                       FormatNumber(result.meta.thresholds["rad5"]) +
                       " q(rad15)=" + FormatNumber(result.meta.thresholds["rad15"]);
+  } else if (r.arch == "adaptive_vit") {
+    trained = TrainAdaptiveVit(train, test, o);
   } else {
     std::string known;
     for (const auto& a : KnownArchs()) known += (known.empty() ? "" : ", ") + a;
