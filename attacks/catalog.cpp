@@ -89,6 +89,8 @@ std::vector<AttackInfo> BuildCatalog() {
         Int("batch", 1, 4096, {{"*", "64"}}, {}, "universal: minibatch size while fitting"),
         Real("lr", 0, 10, {{"*", "0.05"}}, {}, "universal: Adam learning rate on the patch"),
         Real("alpha", 0, 100, {{"*", "0"}}, {}, "weight of the halting-prior KL term (ponder term: 1)"),
+        Real("halt_weight", 0, 100, {{"*", "1"}}, {},
+             "weight of the summed halting scores before the last block (ponder term: 1)"),
         Int("iterations", 1, 100000, {{"*", "50"}}, {}, "per_sample: sign-gradient steps"),
         Real("step", 0, 1, {{"*", "0.05"}}, {}, "per_sample: sign-gradient step size")}});
   return c;

@@ -6,11 +6,16 @@
 //    to [0, 1] and quantised to 1/255 (straight-through in the forward
 //    passes while fitting; the returned images hold the quantised patch).
 //  * Loss, minimised: -mean over tokens of the ponder cost rho_k +
-//    alpha * KL(prior || halting distribution over blocks), the prior a
+//    halt_weight * mean over tokens of the sum of the token's halting
+//    scores before the last block + alpha * KL(prior || halting
+//    distribution over blocks), the prior a
 //    Gaussian centred on the last block (A-ViT's distribution prior with
 //    the target moved to full depth). The reference scales the ponder term
 //    by 0.0005 and the KL by 0.001; here the ponder term has weight 1 and
-//    alpha is relative to it.
+//    alpha is relative to it. The halting-score term is ours: rho_k passes
+//    no gradient through the score that makes a token halt (only through
+//    the remainder of the earlier ones), so with the ponder term alone the
+//    patch stalls well below full depth.
 //  * mode universal: one patch for every input, fitted by Fit() on
 //    fit_samples training images with Adam (lr, `epochs` passes over them
 //    in minibatches of `batch`, order and initial patch drawn from Fit's
@@ -53,10 +58,16 @@ torch::Tensor PriorKlPerSample(const torch::Tensor& halting) {
   return (target * (torch::log(target + 1e-10) - torch::log(dist + 1e-10))).sum(1);
 }
 
-// Per-sample loss [B]: -mean_k rho_k + alpha * KL.
-torch::Tensor SampleLoss(VictimModel& victim, const torch::Tensor& x, double alpha) {
+// Per-sample loss [B]: -mean_k rho_k + halt_weight * mean_k (sum of the
+// token's halting scores before the last block) + alpha * KL.
+torch::Tensor SampleLoss(VictimModel& victim, const torch::Tensor& x, double halt_weight,
+                         double alpha) {
   VictimOutputs out = victim.Forward(x);
   torch::Tensor loss = -out.ponder.mean(1);
+  const int64_t L = out.halting.size(1);
+  if (halt_weight > 0 && L > 1) {
+    loss = loss + halt_weight * out.halting.slice(1, 0, L - 1).sum(1).mean(1);
+  }
   if (alpha > 0) loss = loss + alpha * PriorKlPerSample(out.halting);
   return loss;
 }
@@ -74,7 +85,7 @@ class SlowFormer : public Attack {
     double area = 0.08;
     std::string position = "top_left";
     int64_t fit_samples = 512, epochs = 10, batch = 64, iterations = 50;
-    double lr = 0.05, step = 0.05, alpha = 0;
+    double lr = 0.05, step = 0.05, alpha = 0, halt_weight = 1;
   };
   explicit SlowFormer(Options o) : o_(std::move(o)) {}
 
@@ -102,7 +113,7 @@ class SlowFormer : public Attack {
         torch::Tensor xb = x.index_select(0, perm.slice(0, b, std::min(n, b + o_.batch)));
         torch::AutoGradMode grad_on(true);
         opt.zero_grad();
-        torch::Tensor loss = SampleLoss(victim, Paste(xb, Quantise(patch).unsqueeze(0)), o_.alpha).mean();
+        torch::Tensor loss = SampleLoss(victim, Paste(xb, Quantise(patch).unsqueeze(0)), o_.halt_weight, o_.alpha).mean();
         if (!torch::isfinite(loss).item<bool>()) {
           throw AttackError("slowformer: the fitting loss is not finite");
         }
@@ -171,7 +182,7 @@ class SlowFormer : public Attack {
                           const std::vector<uint64_t>& seeds) {
     torch::Tensor p = PerSampleUniform(torch::zeros({x.size(0), x.size(1), side_, side_}), seeds, 0.0, 1.0);
     auto loss_of = [&](const torch::Tensor& q) {
-      return SampleLoss(victim, Paste(x, q), o_.alpha).sum();
+      return SampleLoss(victim, Paste(x, q), o_.halt_weight, o_.alpha).sum();
     };
     for (int64_t it = 0; it < o_.iterations; ++it) {
       torch::Tensor g = InputGradient(p, loss_of);
@@ -206,9 +217,10 @@ std::unique_ptr<Attack> MakeSlowFormerAttack(const ParamMap& params) {
   o.batch = RequireCount(params, kName, "batch");
   o.lr = RequireNumber(params, kName, "lr");
   o.alpha = RequireNumber(params, kName, "alpha");
+  o.halt_weight = RequireNumber(params, kName, "halt_weight");
   o.iterations = RequireCount(params, kName, "iterations");
   o.step = RequireNumber(params, kName, "step");
-  if (o.area <= 0 || o.area > 1 || o.batch < 1 || o.lr < 0 || o.alpha < 0 || o.step < 0 ||
+  if (o.area <= 0 || o.area > 1 || o.batch < 1 || o.lr < 0 || o.alpha < 0 || o.halt_weight < 0 || o.step < 0 ||
       (o.universal && o.fit_samples < 1)) {
     throw AttackError("attack 'slowformer': need 0 < area <= 1, batch >= 1, lr, alpha, step >= 0 "
                       "and fit_samples >= 1 in universal mode");

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -50,16 +49,7 @@ Eval Evaluate(AdaptiveVit& model, const ImageSet& set, int64_t n, bool halting) 
 }  // namespace
 
 TrainedModel TrainAdaptiveVit(const ImageSet& train, const ImageSet& test,
-                              const TrainOptions& options, const AdaptiveVitTrainOptions& vit_in) {
-  AdaptiveVitTrainOptions vit = vit_in;  // TUNING-ONLY
-  if (const char* e = std::getenv("AVIT_PONDER")) vit.ponder_weight = std::atof(e);
-  if (const char* e = std::getenv("AVIT_NOHALT")) vit.nohalt_weight = std::atof(e);
-  if (const char* e = std::getenv("AVIT_PRETRAIN")) vit.pretrain_epochs = std::atoi(e);
-  if (const char* e = std::getenv("AVIT_CENTER")) vit.config.gate_center = std::atof(e);
-  if (const char* e = std::getenv("AVIT_SCALE")) vit.config.gate_scale = std::atof(e);
-  if (const char* e = std::getenv("AVIT_DEPTH")) vit.config.depth = std::atoi(e);
-  if (const char* e = std::getenv("AVIT_PATCH")) vit.config.patch = std::atoi(e);
-  if (const char* e = std::getenv("AVIT_DIM")) vit.config.dim = std::atoi(e);
+                              const TrainOptions& options, const AdaptiveVitTrainOptions& vit) {
   AdaptiveVitConfig cfg = vit.config;
   cfg.in_channels = train.channels;
   cfg.image_size = train.height;
