@@ -24,12 +24,11 @@
 //  * mode per_sample: each sample's own patch (same area and position),
 //    random start from its seed, `iterations` sign-gradient steps of
 //    `step` on the per-sample-summed loss (KL per sample), batch-invariant.
-#include "attacks/attack.h"
-#include "attacks/attack_util.h"
-
 #include <cmath>
 #include <random>
 
+#include "attacks/attack.h"
+#include "attacks/attack_util.h"
 #include "common/error.h"
 
 namespace effrobust {
@@ -113,7 +112,9 @@ class SlowFormer : public Attack {
         torch::Tensor xb = x.index_select(0, perm.slice(0, b, std::min(n, b + o_.batch)));
         torch::AutoGradMode grad_on(true);
         opt.zero_grad();
-        torch::Tensor loss = SampleLoss(victim, Paste(xb, Quantise(patch).unsqueeze(0)), o_.halt_weight, o_.alpha).mean();
+        torch::Tensor loss =
+            SampleLoss(victim, Paste(xb, Quantise(patch).unsqueeze(0)), o_.halt_weight, o_.alpha)
+                .mean();
         if (!torch::isfinite(loss).item<bool>()) {
           throw AttackError("slowformer: the fitting loss is not finite");
         }
@@ -156,7 +157,8 @@ class SlowFormer : public Attack {
     height_ = x.size(2);
     width_ = x.size(3);
     const double s = std::round(std::sqrt(o_.area * static_cast<double>(height_ * width_)));
-    side_ = std::max<int64_t>(1, std::min<int64_t>(static_cast<int64_t>(s), std::min(height_, width_)));
+    side_ =
+        std::max<int64_t>(1, std::min<int64_t>(static_cast<int64_t>(s), std::min(height_, width_)));
     if (o_.position == "center") {
       top_ = (height_ - side_) / 2;
       left_ = (width_ - side_) / 2;
@@ -172,7 +174,8 @@ class SlowFormer : public Attack {
   torch::Tensor Paste(const torch::Tensor& x, const torch::Tensor& patch) const {
     using torch::indexing::Slice;
     torch::Tensor mask = torch::zeros({1, 1, height_, width_});
-    mask.index_put_({Slice(), Slice(), Slice(top_, top_ + side_), Slice(left_, left_ + side_)}, 1.0);
+    mask.index_put_({Slice(), Slice(), Slice(top_, top_ + side_), Slice(left_, left_ + side_)},
+                    1.0);
     torch::Tensor full = torch::constant_pad_nd(
         patch, {left_, width_ - left_ - side_, top_, height_ - top_ - side_}, 0.0);
     return x * (1 - mask) + full * mask;
@@ -180,7 +183,8 @@ class SlowFormer : public Attack {
 
   torch::Tensor PerSample(VictimModel& victim, const torch::Tensor& x,
                           const std::vector<uint64_t>& seeds) {
-    torch::Tensor p = PerSampleUniform(torch::zeros({x.size(0), x.size(1), side_, side_}), seeds, 0.0, 1.0);
+    torch::Tensor p =
+        PerSampleUniform(torch::zeros({x.size(0), x.size(1), side_, side_}), seeds, 0.0, 1.0);
     auto loss_of = [&](const torch::Tensor& q) {
       return SampleLoss(victim, Paste(x, q), o_.halt_weight, o_.alpha).sum();
     };
@@ -204,7 +208,8 @@ std::unique_ptr<Attack> MakeSlowFormerAttack(const ParamMap& params) {
   SlowFormer::Options o;
   const std::string mode = RequireString(params, kName, "mode");
   if (mode != "universal" && mode != "per_sample") {
-    throw AttackError("attack 'slowformer': mode must be 'universal' or 'per_sample', got '" + mode + "'");
+    throw AttackError("attack 'slowformer': mode must be 'universal' or 'per_sample', got '" +
+                      mode + "'");
   }
   o.universal = mode == "universal";
   o.area = RequireNumber(params, kName, "area");
@@ -220,10 +225,11 @@ std::unique_ptr<Attack> MakeSlowFormerAttack(const ParamMap& params) {
   o.halt_weight = RequireNumber(params, kName, "halt_weight");
   o.iterations = RequireCount(params, kName, "iterations");
   o.step = RequireNumber(params, kName, "step");
-  if (o.area <= 0 || o.area > 1 || o.batch < 1 || o.lr < 0 || o.alpha < 0 || o.halt_weight < 0 || o.step < 0 ||
-      (o.universal && o.fit_samples < 1)) {
-    throw AttackError("attack 'slowformer': need 0 < area <= 1, batch >= 1, lr, alpha, step >= 0 "
-                      "and fit_samples >= 1 in universal mode");
+  if (o.area <= 0 || o.area > 1 || o.batch < 1 || o.lr < 0 || o.alpha < 0 || o.halt_weight < 0 ||
+      o.step < 0 || (o.universal && o.fit_samples < 1)) {
+    throw AttackError(
+        "attack 'slowformer': need 0 < area <= 1, batch >= 1, lr, alpha, step >= 0 "
+        "and fit_samples >= 1 in universal mode");
   }
   return std::make_unique<SlowFormer>(std::move(o));
 }

@@ -42,7 +42,8 @@ class SlowFormerOnTrainedVit : public ::testing::Test {
     opt.seed = 7;
     opt.batch_size = 64;
     TrainedModel t = TrainAdaptiveVit(*train_, *test_, opt);
-    victim_ = new AdaptiveVitVictim(AdaptiveVit(std::dynamic_pointer_cast<AdaptiveVitImpl>(t.module)));
+    victim_ =
+        new AdaptiveVitVictim(AdaptiveVit(std::dynamic_pointer_cast<AdaptiveVitImpl>(t.module)));
     for (auto& p : victim_->module().parameters()) p.set_requires_grad(false);
   }
   static void TearDownTestSuite() {

@@ -61,8 +61,8 @@ AdaptiveVitImpl::AdaptiveVitImpl(const AdaptiveVitConfig& config) : config_(conf
       c.halt_eps <= 0 || c.halt_eps >= 1) {
     throw ModelError("invalid AdaptiveVitConfig (image_size " + std::to_string(c.image_size) +
                      ", patch " + std::to_string(c.patch) + ", dim " + std::to_string(c.dim) +
-                     ", heads " + std::to_string(c.heads) + ", depth " +
-                     std::to_string(c.depth) + ")");
+                     ", heads " + std::to_string(c.heads) + ", depth " + std::to_string(c.depth) +
+                     ")");
   }
   const int64_t p = c.in_channels * c.patch * c.patch;
   embed_ = register_module("embed", torch::nn::Linear(p, c.dim));
@@ -117,8 +117,8 @@ torch::Tensor AdaptiveVitImpl::Embed(const torch::Tensor& x, CostLedger* ledger)
   torch::Tensor e = embed_(patches);
   torch::Tensor h = e + pos_;
   if (ledger) {
-    ledger->Add(Use(patches, e, t * (2.0 * p * d + d), t * static_cast<double>(p * d), {},
-                    Params(embed_)));
+    ledger->Add(
+        Use(patches, e, t * (2.0 * p * d + d), t * static_cast<double>(p * d), {}, Params(embed_)));
     ledger->Add(Use(e, h, static_cast<double>(t * d), 0, {}, {pos_}));
   }
   return h;
@@ -146,7 +146,8 @@ bool AdaptiveVitImpl::Forced(int64_t token, int64_t layer) const {
 double AdaptiveVitImpl::FullFlops() const {
   const auto& c = config_;
   const double t = static_cast<double>(c.tokens()), d = static_cast<double>(c.dim);
-  const double hd = static_cast<double>(c.hidden()), p = static_cast<double>(c.in_channels * c.patch * c.patch);
+  const double hd = static_cast<double>(c.hidden()),
+               p = static_cast<double>(c.in_channels * c.patch * c.patch);
   const double heads = static_cast<double>(c.heads), classes = static_cast<double>(c.num_classes);
   const double per_token = 5 * d + (2 * d * 3 * d + 3 * d) + (2 * d * d + d) + d + 5 * d +
                            (2 * d * hd + hd) + hd + (2 * hd * d + d) + d + 4;
@@ -198,7 +199,8 @@ AdaptiveVitOutput AdaptiveVitImpl::Run(const torch::Tensor& input, CostLedger* l
     if (ledger) {
       const double pairs = td * td;
       ledger->Add(Use(xm, a, td * 5 * dd, 0, share, Params(bl.ln1)));
-      ledger->Add(Use(a, qkv, td * (6 * dd * dd + 3 * dd), td * 3 * dd * dd, share, Params(bl.qkv)));
+      ledger->Add(
+          Use(a, qkv, td * (6 * dd * dd + 3 * dd), td * 3 * dd * dd, share, Params(bl.qkv)));
       ledger->Add(Use(qkv, scores * mask.view({b, 1, t, 1}) * mask.view({b, 1, 1, t}),
                       pairs * 2 * dd, pairs * dd, share2));
       ledger->Add(Use(scores * mask.view({b, 1, t, 1}) * mask.view({b, 1, 1, t}), probs,
@@ -215,7 +217,7 @@ AdaptiveVitOutput AdaptiveVitImpl::Run(const torch::Tensor& input, CostLedger* l
     x = x_new;
     // Halting.
     torch::Tensor h = (l + 1 == L) ? torch::ones({b, t}, opts)
-                                    : torch::sigmoid(c.gate_scale * x.select(2, 0) - c.gate_center);
+                                   : torch::sigmoid(c.gate_scale * x.select(2, 0) - c.gate_center);
     h = h * mask;
     if (ledger) ledger->Add(Use(x * m, h, td * 4, 0, share));
     halting.push_back(h);
@@ -272,14 +274,16 @@ torch::Tensor AdaptiveVitImpl::InferGathered(const torch::Tensor& input, double*
     torch::Tensor index = torch::tensor(idx, torch::kInt64);
     torch::Tensor xs = x.index_select(1, index);
     auto parts = bl.qkv(bl.ln1(xs)).view({1, a, 3, nh, dh}).permute({2, 0, 3, 1, 4});
-    torch::Tensor probs = torch::softmax(torch::matmul(parts[0], parts[1].transpose(-2, -1)) * scale, -1);
+    torch::Tensor probs =
+        torch::softmax(torch::matmul(parts[0], parts[1].transpose(-2, -1)) * scale, -1);
     torch::Tensor ctx = torch::matmul(probs, parts[2]).permute({0, 2, 1, 3}).reshape({1, a, d});
     torch::Tensor y = xs + bl.proj(ctx);
     y = y + bl.fc2(torch::gelu(bl.fc1(bl.ln2(y))));
     x.index_copy_(1, index, y);
     if (!halting_) continue;
-    torch::Tensor h = (l + 1 == L) ? torch::ones({a})
-                                    : torch::sigmoid(c.gate_scale * y[0].select(1, 0) - c.gate_center);
+    torch::Tensor h = (l + 1 == L)
+                          ? torch::ones({a})
+                          : torch::sigmoid(c.gate_scale * y[0].select(1, 0) - c.gate_center);
     torch::Tensor c_new = cum.index_select(0, index) + h;
     auto hit = (c_new >= (1.0 - c.halt_eps)).contiguous();
     const bool* hp = hit.data_ptr<bool>();

@@ -1,6 +1,8 @@
 // Tests for the adaptive-token ViT, its victim adapter and its training: an
 // untrained model with forced halting for exact cost checks, and a small
 // model trained once per binary (2 epochs on 4000 Fashion-MNIST images).
+#include "models/adaptive_vit.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 #include "common/error.h"
 #include "data/fashion_mnist.h"
 #include "data/tensor_view.h"
-#include "models/adaptive_vit.h"
 #include "models/adaptive_vit_trainer.h"
 #include "models/adaptive_vit_victim.h"
 #include "models/checkpoint.h"

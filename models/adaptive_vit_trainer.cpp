@@ -67,10 +67,11 @@ TrainedModel TrainAdaptiveVit(const ImageSet& train, const ImageSet& test,
     throw ModelError("validation_size " + std::to_string(options.validation_size) +
                      " must be in [0, " + std::to_string(train.count) + ")");
   }
-  const int pretrain = vit.pretrain_epochs >= 0 ? std::min(vit.pretrain_epochs, options.epochs)
-                                                : options.epochs / 2;
+  const int pretrain =
+      vit.pretrain_epochs >= 0 ? std::min(vit.pretrain_epochs, options.epochs) : options.epochs / 2;
   const int64_t train_end = train.count - options.validation_size;
-  const int64_t n_train = options.max_train > 0 ? std::min(options.max_train, train_end) : train_end;
+  const int64_t n_train =
+      options.max_train > 0 ? std::min(options.max_train, train_end) : train_end;
   const int64_t n_test = options.max_test > 0 ? std::min(options.max_test, test.count) : test.count;
   if (n_train < 1 || n_test < 1) throw ModelError("empty training or test set");
 
@@ -113,8 +114,8 @@ TrainedModel TrainAdaptiveVit(const ImageSet& train, const ImageSet& test,
         }
         if (vit.nohalt_weight > 0) {
           model->set_halting(false);
-          loss = loss + vit.nohalt_weight *
-                            torch::nn::functional::cross_entropy(model->Run(x).logits, y);
+          loss = loss +
+                 vit.nohalt_weight * torch::nn::functional::cross_entropy(model->Run(x).logits, y);
           model->set_halting(true);
         }
       }
@@ -156,13 +157,15 @@ TrainedModel TrainAdaptiveVit(const ImageSet& train, const ImageSet& test,
   meta.train_seconds = MonotonicSeconds() - t0;
   meta.created_at = IsoTime(WallSeconds());
   char buf[200];
-  std::snprintf(buf, sizeof(buf),
-                "test accuracy %.4f with halting, %.4f without%s; token depth %.3f; full FLOPs %.0f",
-                with.accuracy, without.accuracy,
-                acc_pretrain >= 0 ? (", " + FormatNumber(std::round(acc_pretrain * 1e4) / 1e4) +
-                                     " after pre-training").c_str()
-                                  : "",
-                with.token_depth, model->FullFlops());
+  std::snprintf(
+      buf, sizeof(buf),
+      "test accuracy %.4f with halting, %.4f without%s; token depth %.3f; full FLOPs %.0f",
+      with.accuracy, without.accuracy,
+      acc_pretrain >= 0
+          ? (", " + FormatNumber(std::round(acc_pretrain * 1e4) / 1e4) + " after pre-training")
+                .c_str()
+          : "",
+      with.token_depth, model->FullFlops());
   out.summary = buf;
   out.module = model.ptr();
   return out;
