@@ -235,6 +235,7 @@ std::unique_ptr<Attack> MakeAttack(const std::string& name, const ParamMap& para
           {"gradmdm", MakeGradMdmAttack},
           {"ilfo", MakeIlfoAttack},
           {"pgd", MakePgdAttack},
+          {"slowformer", MakeSlowFormerAttack},
       };
   auto it = kFactories.find(name);
   if (it == kFactories.end()) {

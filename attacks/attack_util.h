@@ -112,6 +112,7 @@ std::unique_ptr<Attack> MakeDeepSlothUniversalAttack(const ParamMap& params);
 std::unique_ptr<Attack> MakeSpongeAttack(const ParamMap& params);
 std::unique_ptr<Attack> MakeIlfoAttack(const ParamMap& params);
 std::unique_ptr<Attack> MakeGradMdmAttack(const ParamMap& params);
+std::unique_ptr<Attack> MakeSlowFormerAttack(const ParamMap& params);
 
 }  // namespace effrobust
 

@@ -119,6 +119,23 @@ std::vector<AttackInfo> BuildCatalog() {
         Real("step", 0, 100, {{"linf", "1/255"}, {"l2", "0.1"}}, {}, "step per iteration"),
         Int("iterations", 1, 100000, {{"*", "30"}}, {}, "number of iterations"),
         Real("sigma", 1e-12, 1, {{"*", "1e-4"}}, {}, "smoothing of the density proxy")}});
+  c.push_back(
+      {"slowformer", "D1",
+       "SlowFormer: an adversarial patch that keeps an adaptive-token ViT's tokens from halting "
+       "(universal patch fitted on training images, or one per sample)",
+       {Choice("mode", {"universal", "per_sample"},
+               "universal: one patch fitted on fit_samples training images; per_sample: one per input"),
+        Real("area", 0.001, 1, {{"*", "0.08"}}, {}, "patch area as a fraction of the image (square)"),
+        Choice("position", {"top_left", "center", "bottom_right"}, "where the patch is pasted"),
+        Int("fit_samples", 1, 60000, {{"*", "512"}}, {}, "universal: training images the patch is fitted on"),
+        Int("epochs", 1, 10000, {{"*", "10"}}, {}, "universal: passes over the fitting images"),
+        Int("batch", 1, 4096, {{"*", "64"}}, {}, "universal: minibatch size while fitting"),
+        Real("lr", 0, 10, {{"*", "0.05"}}, {}, "universal: Adam learning rate on the patch"),
+        Real("alpha", 0, 100, {{"*", "0"}}, {}, "weight of the halting-prior KL term (ponder term: 1)"),
+        Real("halt_weight", 0, 100, {{"*", "1"}}, {},
+             "weight of the summed halting scores before the last block (ponder term: 1)"),
+        Int("iterations", 1, 100000, {{"*", "50"}}, {}, "per_sample: sign-gradient steps"),
+        Real("step", 0, 1, {{"*", "0.05"}}, {}, "per_sample: sign-gradient step size")}});
   // Families each family-specific attack targets (empty: every family).
   const std::map<std::string, std::vector<std::string>> targets = {
       {"deepsloth", {"early_exit"}},  {"deepsloth_universal", {"early_exit"}},

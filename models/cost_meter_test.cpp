@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "common/error.h"
 #include "evaluation/energy_model.h"
 #include "models/cost_ledger.h"
+#include "models/families.h"
 #include "models/multi_exit_victim.h"
+#include "models/victim_loader.h"
 
 namespace effrobust {
 namespace {
@@ -140,6 +144,18 @@ TEST(EarlyExitMeter, MeasureChargesOnlyTheExitTakenAndDensityMovesEnergy) {
   EXPECT_LT(zero.cost.act_nonzero[0], never.cost.act_nonzero[0]);
   EXPECT_LT(zero.cost.energy_pj[0], never.cost.energy_pj[0]);
   EXPECT_THROW(early.Measure(x, "rad5"), ModelError);
+}
+
+// The orchestrator checks experiments with the torch-free family table; the
+// loader must know exactly those archs, in the same families.
+TEST(ArchFamilies, LoaderAndTorchFreeTableAgree) {
+  std::vector<std::string> table;
+  for (const auto& [arch, family] : ArchFamilies()) {
+    table.push_back(arch);
+    EXPECT_EQ(FamilyOfArch(arch), family) << arch;
+  }
+  std::sort(table.begin(), table.end());
+  EXPECT_EQ(KnownArchs(), table);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "evaluation/d1_summary.h"
+#include "models/adaptive_vit_victim.h"
 #include "models/multi_exit_victim.h"
 #include "models/skip_net_victim.h"
 
@@ -50,6 +51,19 @@ std::unique_ptr<VictimModel> LoadSkipNet(const ModelFile& file) {
   return std::make_unique<SkipNetVictim>(model);
 }
 
+std::unique_ptr<VictimModel> LoadAdaptiveVit(const ModelFile& file) {
+  AdaptiveVit model{nullptr};
+  try {
+    model = AdaptiveVit(AdaptiveVitConfig::FromArchConfig(
+        file.meta.config.in_channels, file.meta.config.image_size, file.meta.config.num_classes,
+        file.meta.arch_config));
+  } catch (const ModelError& e) {
+    throw ModelError("model file '" + file.path + "': " + e.what());
+  }
+  LoadParameters(file, *model);
+  return std::make_unique<AdaptiveVitVictim>(model);
+}
+
 struct ArchEntry {
   std::string family;
   Factory load;
@@ -57,6 +71,7 @@ struct ArchEntry {
 
 const std::map<std::string, ArchEntry>& Archs() {
   static const std::map<std::string, ArchEntry> archs = {
+      {"adaptive_vit", {kFamilyAdaptiveToken, LoadAdaptiveVit}},
       {"multi_exit_cnn", {kFamilyEarlyExit, LoadMultiExit}},
       {"skip_net", {kFamilySkipGate, LoadSkipNet}},
   };

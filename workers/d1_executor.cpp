@@ -19,6 +19,7 @@
 #include "data/tensor_view.h"
 #include "evaluation/d1_summary.h"
 #include "evaluation/latency.h"
+#include "models/adaptive_vit_trainer.h"
 #include "models/checkpoint.h"
 #include "models/victim_loader.h"
 #include "models/skip_net_trainer.h"
@@ -367,6 +368,8 @@ void TrainAndSaveModel(const TrainRequest& r) {
                       " q(rad15)=" + FormatNumber(result.meta.thresholds["rad15"]);
   } else if (r.arch == "skip_net") {
     trained = TrainSkipNet(train, test, o);
+  } else if (r.arch == "adaptive_vit") {
+    trained = TrainAdaptiveVit(train, test, o);
   } else {
     std::string known;
     for (const auto& a : KnownArchs()) known += (known.empty() ? "" : ", ") + a;
