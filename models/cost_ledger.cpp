@@ -1,5 +1,6 @@
 #include "models/cost_ledger.h"
 
+#include <algorithm>
 #include <string>
 
 #include "common/error.h"
@@ -53,9 +54,11 @@ void CostLedger::Add(const LayerUse& use) {
     c.params = params * on;
     c.nonzero_params = nonzero_params * on;
     c.in_total = in_per_sample * s;
-    c.in_nonzero = in_p[b] * on;
+    // A layer cannot read or write more non-zeros than the elements it is
+    // charged for (a tensor may still hold values of skipped parts).
+    c.in_nonzero = std::min(in_p[b] * on, c.in_total);
     c.out_total = out_per_sample * s;
-    c.out_nonzero = out_p[b] * on;
+    c.out_nonzero = std::min(out_p[b] * on, c.out_total);
   }
   layers_.push_back(std::move(layer));
 }

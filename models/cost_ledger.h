@@ -38,7 +38,8 @@ struct LayerUse {
   // FLOPs, MACs and activation totals scale with it; parameters count in
   // full where it is > 0 and not at all where it is 0. Non-zero activation
   // counts are taken from `input`/`output` as given (the model zeroes what
-  // it did not compute), and are 0 where the share is 0. Undefined: 1.
+  // it did not compute), capped at the scaled totals, and are 0 where the
+  // share is 0. Undefined: 1.
   torch::Tensor share;
   // Early-exit stage the layer belongs to: it counts for sample b only if
   // stage <= last_stage[b] in Totals. -1: counts whenever share allows.

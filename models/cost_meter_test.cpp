@@ -64,6 +64,19 @@ TEST(CostLedger, CountsNonzerosPerSampleAndScalesByShare) {
   EXPECT_DOUBLE_EQ(t.act_total[1], 1.5);
 }
 
+TEST(CostLedger, NonzerosNeverExceedTheElementsCharged) {
+  CostLedger ledger(1);
+  LayerUse use;
+  use.input = torch::ones({1, 4});   // 4 non-zeros, but only half the layer ran
+  use.output = torch::ones({1, 2});
+  use.share = torch::full({1}, 0.5);
+  ledger.Add(use);
+  SampleCosts t = ledger.Totals();
+  EXPECT_DOUBLE_EQ(t.act_total[0], 1);
+  EXPECT_DOUBLE_EQ(t.act_nonzero[0], 1);
+  EXPECT_DOUBLE_EQ(t.energy_pj[0], 1950.0 * (2 + 1));
+}
+
 TEST(CostLedger, SkippedLayerCostsNothing) {
   CostLedger ledger(1);
   LayerUse use;

@@ -107,7 +107,7 @@ class CoordinatorLoop {
       }
       case kTagShardClosed: {
         ShardClosed c = ParseShardClosed(m);
-        if (!c.shard_file.empty()) result_.shards.push_back(c.shard_file);
+        for (const auto& f : c.shard_files) result_.shards.push_back(f);
         open_.erase(source);
         parked_.erase(source);
         break;

@@ -148,20 +148,39 @@ HeartbeatInfo ParseHeartbeat(const Message& msg) {
 }
 
 Message ShardClosedMessage(const ShardClosed& c) {
+  // Generated shard names never contain ';'.
+  std::string files;
+  for (const auto& f : c.shard_files) files += (files.empty() ? "" : ";") + f;
   return {kTagShardClosed,
-          CanonicalJson({{"shard_file", c.shard_file},
+          CanonicalJson({{"shard_files", files},
                          {"rows", static_cast<double>(c.rows)},
                          {"held_model", c.held_model}})};
 }
 
 ShardClosed ParseShardClosed(const Message& msg) {
   ParamMap m = ParseFlatJson(msg.payload);
-  return {TextField(m, "shard_file"), static_cast<int64_t>(NumberField(m, "rows")), TextField(m, "held_model")};
+  ShardClosed c;
+  std::string files = TextField(m, "shard_files");
+  for (size_t start = 0; !files.empty() && start <= files.size();) {
+    const size_t end = files.find(';', start);
+    c.shard_files.push_back(files.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  c.rows = static_cast<int64_t>(NumberField(m, "rows"));
+  c.held_model = TextField(m, "held_model");
+  return c;
 }
 
-std::string ShardFileName(int64_t run_id, int rank) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "shards/run%04lld-rank%03d.h5", static_cast<long long>(run_id), rank);
+std::string ShardFileName(int64_t run_id, int rank, int part) {
+  char buf[80];
+  if (part <= 0) {
+    std::snprintf(buf, sizeof(buf), "shards/run%04lld-rank%03d.h5", static_cast<long long>(run_id),
+                  rank);
+  } else {
+    std::snprintf(buf, sizeof(buf), "shards/run%04lld-rank%03d-p%d.h5",
+                  static_cast<long long>(run_id), rank, part + 1);
+  }
   return buf;
 }
 

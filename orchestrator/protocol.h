@@ -59,8 +59,10 @@ struct UnitReport {
 };
 
 struct ShardClosed {
-  std::string shard_file;  // "" if the worker never opened one
-  int64_t rows = 0;
+  // Shards the worker closed (none if it never opened one): one per model it
+  // ran, as models of different families write different columns.
+  std::vector<std::string> shard_files;
+  int64_t rows = 0;  // rows over all of them
   std::string held_model;
 };
 
@@ -92,7 +94,9 @@ Message ShardClosedMessage(const ShardClosed& closed);
 ShardClosed ParseShardClosed(const Message& m);
 
 // Name of a worker's shard for a run: "shards/run0003-rank002.h5".
-std::string ShardFileName(int64_t run_id, int rank);
+// Part 0 is "shards/runRRRR-rankKKK.h5"; part p > 0 adds "-p<p+1>" before
+// ".h5" (a worker's shard for its second, third... model).
+std::string ShardFileName(int64_t run_id, int rank, int part = 0);
 
 }  // namespace effrobust
 

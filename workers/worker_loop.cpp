@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <deque>
+#include <map>
 #include <limits>
 #include <memory>
 
@@ -91,8 +92,14 @@ void MaybeInjectFault(const WorkUnit& unit, int rank) {
 }  // namespace
 
 void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
-  std::unique_ptr<ShardWriter> shard;
-  std::string shard_file;
+  // One open shard per model: models of different families write different
+  // columns, and a shard holds one schema.
+  struct OpenShard {
+    std::unique_ptr<ShardWriter> writer;
+    std::string file;
+  };
+  std::map<std::string, OpenShard> shards;
+  int next_part = 0;
   std::deque<Message> inbox;
   t.Send(0, ReadyMessage(executor.held_model()));
   while (true) {
@@ -108,11 +115,13 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
     if (m.tag == kTagStop) {
       ShardClosed closed;
       closed.held_model = executor.held_model();
-      if (shard) {
-        shard->Close();
-        closed.shard_file = shard_file;
-        closed.rows = shard->row_count();
-        LogInfo("closed shard " + shard_file + " (" + std::to_string(closed.rows) + " rows)");
+      for (auto& [model, open] : shards) {
+        if (!open.writer) continue;  // its creation failed
+        open.writer->Close();
+        closed.shard_files.push_back(open.file);
+        closed.rows += open.writer->row_count();
+        LogInfo("closed shard " + open.file + " (" + std::to_string(open.writer->row_count()) +
+                " rows of model '" + model + "')");
       }
       t.Send(0, ShardClosedMessage(closed));
       return;
@@ -132,8 +141,10 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
     report.started_at = WallSeconds();
     const double t0 = MonotonicSeconds();
     try {
-      if (!shard) {
-        shard_file = ShardFileName(options.run_id, id.report_rank);
+      OpenShard& open = shards[unit.model];
+      if (!open.writer) {
+        if (open.file.empty()) open.file = ShardFileName(options.run_id, id.report_rank, next_part++);
+        const std::string& shard_file = open.file;
         const SlurmProvenance slurm = SlurmFromEnvironment();
         ShardAttributes attrs = {{"run_id", std::to_string(options.run_id)},
                                  {"rank", std::to_string(id.report_rank)},
@@ -144,7 +155,7 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
                                  {"git_commit", GitCommit()},
                                  {"slurm_job_id", slurm.job_id},
                                  {"slurm_restart_count", std::to_string(slurm.restart_count)}};
-        shard = CreateHdf5Shard(options.run_dir + "/" + shard_file, attrs);
+        open.writer = CreateHdf5Shard(options.run_dir + "/" + shard_file, attrs);
       }
       LogInfo("unit " + unit.id + ": " + unit.model + " " + unit.attack + " " +
               CanonicalJson(unit.params) + " samples [" + std::to_string(unit.begin) + ", " +
@@ -152,8 +163,9 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
       MaybeInjectFault(unit, id.report_rank);
       LeaseContext context(t, unit, token, options, &inbox);
       context.Checkpoint();  // a drain may already be under way
-      UnitExecutor::Output out = executor.Execute(unit, options, *shard, context);
-      report.shard_file = shard_file;
+      ShardWriter& shard = *open.writer;
+      UnitExecutor::Output out = executor.Execute(unit, options, shard, context);
+      report.shard_file = open.file;
       report.row_begin = out.rows.begin;
       report.row_end = out.rows.end;
       report.metrics = std::move(out.metrics);
@@ -162,7 +174,7 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
       report.finished_at = WallSeconds();
       report.wall_seconds = MonotonicSeconds() - t0;
       // The unit's completion record, after its rows: what `index rebuild` reads.
-      shard->AppendUnitRecord(unit.id,
+      shard.AppendUnitRecord(unit.id,
                               EncodeUnitRecord(unit.ToPlan(), CompletionOf(report, options.run_id)));
     } catch (const UnitInterrupted& e) {
       report.outcome = UnitOutcome::kInterrupted;
