@@ -118,7 +118,10 @@ std::vector<AttackInfo> BuildCatalog() {
         Real("eps", 0, 100, {{"linf", "8/255"}, {"l2", "1.0"}}, {}, "perturbation budget"),
         Real("step", 0, 100, {{"linf", "1/255"}, {"l2", "0.1"}}, {}, "step per iteration"),
         Int("iterations", 1, 100000, {{"*", "30"}}, {}, "number of iterations"),
-        Real("sigma", 1e-12, 1, {{"*", "1e-4"}}, {}, "smoothing of the density proxy")}});
+        Real("sigma", 1e-12, 1, {{"*", "1e-4"}}, {}, "smoothing of the density proxy"),
+        Real("path_weight", 0, 100, {{"*", "1"}}, {},
+             "weight of the dynamic-path term (ViT: ponder objective / blocks; gated: mean "
+             "log P(run)); 0: density alone")}});
   c.push_back(
       {"slowformer", "D1",
        "SlowFormer: an adversarial patch that keeps an adaptive-token ViT's tokens from halting "

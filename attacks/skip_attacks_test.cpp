@@ -127,6 +127,25 @@ TEST_F(GateAttackOnTrainedSkipNet, AttacksRunMoreBlocksAndFlopsThanClean) {
   }
 }
 
+// Sponge on a gated network: the path term (mean gate log P(run)) turns gates
+// on, so the energy estimate rises by far more than density alone moves it.
+TEST_F(GateAttackOnTrainedSkipNet, SpongeRaisesEnergyThroughTheGates) {
+  auto x = ImagesTensor(*test_, 0, 32);
+  auto y = LabelsTensor(*test_, 0, 32);
+  const DynamicResult clean = Measure(x);
+  auto run = [&](const std::string& path_weight) {
+    auto attack =
+        MakeAttack("sponge", CompleteAttackParams("sponge", {{"path_weight", path_weight}}));
+    return Measure(attack->Run(*victim_, x, y, Seeds(0, 32)));
+  };
+  const DynamicResult with_path = run("1");
+  const DynamicResult density_only = run("0");
+  const double e_clean = Mean(clean.cost.energy_pj);
+  EXPECT_GT(Mean(with_path.cost.energy_pj), 1.05 * e_clean);
+  EXPECT_GT(Mean(with_path.metric), Mean(clean.metric) + 0.5) << "blocks run";
+  EXPECT_GT(Mean(with_path.cost.energy_pj), Mean(density_only.cost.energy_pj));
+}
+
 TEST_F(GateAttackOnTrainedSkipNet, AttacksStayWithinBudgetAndImageRange) {
   auto x = ImagesTensor(*test_, 40, 48);
   auto y = LabelsTensor(*test_, 40, 48);

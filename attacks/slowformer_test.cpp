@@ -41,7 +41,11 @@ class SlowFormerOnTrainedVit : public ::testing::Test {
     opt.validation_size = 1000;
     opt.seed = 7;
     opt.batch_size = 64;
-    TrainedModel t = TrainAdaptiveVit(*train_, *test_, opt);
+    AdaptiveVitTrainOptions vit;  // the small fixture ViT: 16 tokens, 4 blocks (seconds to train)
+    vit.config.patch = 7;
+    vit.config.depth = 4;
+    vit.ponder_weight = 0.15;
+    TrainedModel t = TrainAdaptiveVit(*train_, *test_, opt, vit);
     victim_ =
         new AdaptiveVitVictim(AdaptiveVit(std::dynamic_pointer_cast<AdaptiveVitImpl>(t.module)));
     for (auto& p : victim_->module().parameters()) p.set_requires_grad(false);
@@ -150,6 +154,37 @@ TEST_F(SlowFormerOnTrainedVit, PerSamplePatchRaisesTokenDepth) {
                           ->Run(*victim_, x, LabelsTensor(*test_, 0, n), Seeds(0, n));
   const double clean = MeanDepth(x), attacked = MeanDepth(adv);
   EXPECT_GT(attacked, clean * 1.15 + 0.02) << "clean " << clean << " attacked " << attacked;
+}
+
+// Sponge on the adaptive-token ViT: GELU outputs are almost never zero, so
+// density cannot move the energy; the path term (SlowFormer's ponder objective) keeps
+// tokens alive, and the energy estimate follows the token depth.
+TEST_F(SlowFormerOnTrainedVit, SpongeKeepsTokensAliveAndRaisesEnergy) {
+  const int64_t n = 48;
+  torch::Tensor x = ImagesTensor(*test_, 0, n);
+  torch::Tensor y = LabelsTensor(*test_, 0, n);
+  auto run = [&](const std::string& path_weight) {
+    torch::Tensor adv =
+        MakeAttack("sponge", CompleteAttackParams("sponge", {{"path_weight", path_weight}}))
+            ->Run(*victim_, x, y, Seeds(0, n));
+    torch::NoGradGuard no_grad;
+    return victim_->Measure(adv, "");
+  };
+  auto mean = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double e : v) s += e;
+    return s / static_cast<double>(v.size());
+  };
+  DynamicResult clean;
+  {
+    torch::NoGradGuard no_grad;
+    clean = victim_->Measure(x, "");
+  }
+  const DynamicResult with_path = run("1");
+  const DynamicResult density_only = run("0");
+  EXPECT_GT(mean(with_path.metric), mean(clean.metric) * 1.15) << "token depth";
+  EXPECT_GT(mean(with_path.cost.energy_pj), mean(clean.cost.energy_pj) * 1.05);
+  EXPECT_GT(mean(with_path.cost.energy_pj), mean(density_only.cost.energy_pj));
 }
 
 TEST_F(SlowFormerOnTrainedVit, PerSampleResultDoesNotDependOnTheBatch) {

@@ -2,6 +2,7 @@
 // attacked token depth, FLOPs and accuracy on the first N test images, and
 // the universal patch's fit time.
 // Usage: bench_slowformer MODEL.pt [N=500] [key=value attack params...]
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -33,6 +34,19 @@ Stats Measure(VictimModel& v, const torch::Tensor& x, const torch::Tensor& y) {
     s.acc += (r.pred[i] == y[static_cast<int64_t>(i)].item<int64_t>() ? 1.0 : 0.0) / n;
   }
   return s;
+}
+
+// Mean ponder cost per token position (blocks run, plus the remainder),
+// printed as the token grid.
+void PrintPonderGrid(VictimModel& v, const torch::Tensor& x, const char* title) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor p = v.Forward(x).ponder.mean(0);
+  const auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(p.size(0)))));
+  std::printf("%s: mean ponder cost per token\n", title);
+  for (int64_t r = 0; r < side; ++r) {
+    for (int64_t c = 0; c < side; ++c) std::printf(" %5.2f", p[r * side + c].item<double>());
+    std::printf("\n");
+  }
 }
 
 }  // namespace
@@ -69,6 +83,8 @@ int main(int argc, char** argv) {
   torch::Tensor adv = attack->Run(*m.victim, x, y, seeds);
   const double run_s = MonotonicSeconds() - t1;
   const Stats c = Measure(*m.victim, x, y), a = Measure(*m.victim, adv, y);
+  PrintPonderGrid(*m.victim, x, "clean");
+  PrintPonderGrid(*m.victim, adv, "attacked");
   std::printf("full FLOPs %.0f\n", m.victim->full_flops());
   std::printf("clean:    token_depth %.4f  FLOPs %.0f  accuracy %.4f\n", c.depth, c.flops, c.acc);
   std::printf("attacked: token_depth %.4f  FLOPs %.0f  accuracy %.4f\n", a.depth, a.flops, a.acc);

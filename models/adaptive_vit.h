@@ -32,9 +32,9 @@ struct AdaptiveVitConfig {
   int64_t in_channels = 1;   // Default: 1 (Fashion-MNIST)
   int64_t image_size = 28;   // Default: 28
   int64_t num_classes = 10;  // Default: 10
-  int64_t patch = 7;         // Default: 7 (16 tokens on 28x28)
+  int64_t patch = 4;         // Default: 4 (49 tokens on 28x28)
   int64_t dim = 64;          // Default: 64
-  int64_t depth = 4;         // Default: 4 blocks
+  int64_t depth = 6;         // Default: 6 blocks
   int64_t heads = 4;         // Default: 4
   int64_t mlp_ratio = 2;     // Default: 2 (hidden = 128)
   double gate_scale = 10;    // Default: 10 (gamma)
@@ -57,7 +57,7 @@ struct AdaptiveVitOutput {
   torch::Tensor logits;   // [B, classes]
   torch::Tensor ponder;   // [B, T] rho_k
   torch::Tensor halting;  // [B, L, T] h_k^l (0 where the token no longer ran)
-  torch::Tensor active;   // [B, L] tokens that ran each block (float)
+  torch::Tensor active;  // [B, L] tokens that ran each block (float)
 };
 
 class AdaptiveVitImpl : public torch::nn::Module {

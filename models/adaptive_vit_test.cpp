@@ -119,7 +119,11 @@ class TrainedAdaptiveVit : public ::testing::Test {
     opt.validation_size = 1000;
     opt.seed = 7;
     opt.batch_size = 64;
-    trained_ = new TrainedModel(TrainAdaptiveVit(train, *test_, opt));
+    AdaptiveVitTrainOptions vit;  // the small fixture ViT: 16 tokens, 4 blocks (seconds to train)
+    vit.config.patch = 7;
+    vit.config.depth = 4;
+    vit.ponder_weight = 0.15;
+    trained_ = new TrainedModel(TrainAdaptiveVit(train, *test_, opt, vit));
     auto module = std::dynamic_pointer_cast<AdaptiveVitImpl>(trained_->module);
     victim_ = new AdaptiveVitVictim(AdaptiveVit(module));
   }

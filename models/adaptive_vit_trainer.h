@@ -19,7 +19,7 @@ namespace effrobust {
 struct AdaptiveVitTrainOptions {
   AdaptiveVitConfig config;     // in_channels/image_size/num_classes taken from the data
   int pretrain_epochs = -1;     // Default: -1 = epochs / 2 (at least 1 fine-tuning epoch)
-  double ponder_weight = 0.15;  // Default: 0.15 per unit of mean rho
+  double ponder_weight = 0.05;  // Default: 0.05 per unit of mean rho
   double prior_weight = 0.0;    // Default: 0 (no distribution prior)
   double prior_depth = 2.0;     // Default: 2 blocks (target of the prior)
   double nohalt_weight = 0.5;   // Default: 0.5

@@ -5,6 +5,9 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake ninja-build ccache git pkg-config
   libtorch-dev
+  # Debian's libtorch links libblas.so.3; the default alternative is the reference BLAS, 5x slower
+  # on our ViT than OpenBLAS (docs/performance.md). The OpenMP build follows torch::set_num_threads.
+  libopenblas0-openmp
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
   libyaml-cpp-dev libsqlite3-dev sqlite3 zlib1g-dev

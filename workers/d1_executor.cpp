@@ -344,6 +344,10 @@ void TrainAndSaveModel(const TrainRequest& r) {
   o.epochs = r.epochs;
   o.seed = r.seed;
   o.max_train = r.max_train;
+  if (r.arch != "adaptive_vit" && (r.vit_patch > 0 || r.vit_depth > 0 || r.vit_ponder_weight >= 0)) {
+    throw ModelError("--patch, --depth and --ponder-weight apply to --arch adaptive_vit only, not '" +
+                     r.arch + "'");
+  }
   const double t0 = MonotonicSeconds();
   o.progress = [&](int epoch, int64_t batch, int64_t batches, double loss) {
     char buf[160];
@@ -369,7 +373,15 @@ void TrainAndSaveModel(const TrainRequest& r) {
   } else if (r.arch == "skip_net") {
     trained = TrainSkipNet(train, test, o);
   } else if (r.arch == "adaptive_vit") {
-    trained = TrainAdaptiveVit(train, test, o);
+    AdaptiveVitTrainOptions vit;
+    if (r.vit_patch > 0) vit.config.patch = r.vit_patch;
+    if (r.vit_depth > 0) vit.config.depth = r.vit_depth;
+    if (r.vit_ponder_weight >= 0) vit.ponder_weight = r.vit_ponder_weight;
+    if (train.height % vit.config.patch != 0) {
+      throw ModelError("--patch " + std::to_string(vit.config.patch) + " must divide the image side " +
+                       std::to_string(train.height));
+    }
+    trained = TrainAdaptiveVit(train, test, o, vit);
   } else {
     std::string known;
     for (const auto& a : KnownArchs()) known += (known.empty() ? "" : ", ") + a;

@@ -40,6 +40,11 @@ struct TrainRequest {
   int threads = 0;             // 0 = all cores
   int64_t max_train = 0;       // 0 = all
   bool force = false;          // overwrite an existing checkpoint
+  // adaptive_vit only (0 / negative = the AdaptiveVitConfig /
+  // AdaptiveVitTrainOptions default); ModelError for another arch.
+  int64_t vit_patch = 0;        // patch side in pixels (must divide the image side)
+  int64_t vit_depth = 0;        // transformer blocks
+  double vit_ponder_weight = -1;  // weight of the ponder cost in the training loss
 };
 
 // Trains the multi-exit CNN and saves it; prints progress and a summary

@@ -64,6 +64,10 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  --threads N       torch threads (default: all cores)\n"
      "  --max-train N     use only the first N training images (default: all)\n"
      "  --data DIR        Fashion-MNIST IDX directory (default /usr/share/datasets/fashion-mnist)\n"
+     "  adaptive_vit only:\n"
+     "  --patch P         patch side in pixels, dividing 28 (default 4: 49 tokens)\n"
+     "  --depth N         transformer blocks (default 6)\n"
+     "  --ponder-weight W weight of the mean ponder cost in the loss (default 0.05)\n"
      "  --if-missing      do nothing if PATH exists\n"
      "  --force           replace an existing checkpoint\n"},
     {"attacks",
@@ -204,6 +208,16 @@ int Train(const Args& a) {
   r.seed = IntOption(a, "--seed", 1);
   r.threads = static_cast<int>(IntOption(a, "--threads", 0));
   r.max_train = IntOption(a, "--max-train", 0);
+  r.vit_patch = IntOption(a, "--patch", 0);
+  r.vit_depth = IntOption(a, "--depth", 0);
+  if (a.options.count("--ponder-weight")) {
+    const std::string& v = a.options.at("--ponder-weight");
+    char* end = nullptr;
+    r.vit_ponder_weight = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || !(r.vit_ponder_weight >= 0)) {
+      throw SpecError("option --ponder-weight = '" + v + "' must be a number >= 0");
+    }
+  }
   r.force = a.options.count("--force") > 0;
   TrainAndSaveModel(r);
   return 0;
@@ -410,7 +424,8 @@ int Main(int argc, char** argv) {
   }
   if (command == "train") {
     return Train(ParseArgs(argc, argv, 2, {"--force", "--if-missing"},
-                           {"--out", "--arch", "--name", "--epochs", "--seed", "--threads", "--max-train", "--data"},
+                           {"--out", "--arch", "--name", "--epochs", "--seed", "--threads", "--max-train", "--data",
+                            "--patch", "--depth", "--ponder-weight"},
                            command));
   }
   if (command == "attacks") {
