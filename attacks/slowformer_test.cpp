@@ -45,6 +45,8 @@ class SlowFormerOnTrainedVit : public ::testing::Test {
     vit.config.patch = 7;
     vit.config.depth = 4;
     vit.ponder_weight = 0.15;
+    vit.config.gate_scale = 10;
+    vit.config.gate_center = 10;
     TrainedModel t = TrainAdaptiveVit(*train_, *test_, opt, vit);
     victim_ =
         new AdaptiveVitVictim(AdaptiveVit(std::dynamic_pointer_cast<AdaptiveVitImpl>(t.module)));

@@ -37,8 +37,8 @@ struct AdaptiveVitConfig {
   int64_t depth = 6;         // Default: 6 blocks
   int64_t heads = 4;         // Default: 4
   int64_t mlp_ratio = 2;     // Default: 2 (hidden = 128)
-  double gate_scale = 10;    // Default: 10 (gamma)
-  double gate_center = 10;   // Default: 10 (beta)
+  double gate_scale = 5;     // Default: 5 (gamma)
+  double gate_center = 5;    // Default: 5 (beta)
   double halt_eps = 0.01;    // Default: 0.01
 
   int64_t tokens() const { return (image_size / patch) * (image_size / patch); }

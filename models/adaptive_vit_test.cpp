@@ -123,6 +123,8 @@ class TrainedAdaptiveVit : public ::testing::Test {
     vit.config.patch = 7;
     vit.config.depth = 4;
     vit.ponder_weight = 0.15;
+    vit.config.gate_scale = 10;
+    vit.config.gate_center = 10;
     trained_ = new TrainedModel(TrainAdaptiveVit(train, *test_, opt, vit));
     auto module = std::dynamic_pointer_cast<AdaptiveVitImpl>(trained_->module);
     victim_ = new AdaptiveVitVictim(AdaptiveVit(module));

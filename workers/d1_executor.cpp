@@ -344,9 +344,11 @@ void TrainAndSaveModel(const TrainRequest& r) {
   o.epochs = r.epochs;
   o.seed = r.seed;
   o.max_train = r.max_train;
-  if (r.arch != "adaptive_vit" && (r.vit_patch > 0 || r.vit_depth > 0 || r.vit_ponder_weight >= 0)) {
-    throw ModelError("--patch, --depth and --ponder-weight apply to --arch adaptive_vit only, not '" +
-                     r.arch + "'");
+  if (r.arch != "adaptive_vit" && (r.vit_patch > 0 || r.vit_depth > 0 || r.vit_ponder_weight >= 0 ||
+                                    r.vit_gate_scale >= 0 || r.vit_gate_center >= 0)) {
+    throw ModelError(
+        "--patch, --depth, --ponder-weight, --gate-scale and --gate-center apply to --arch "
+        "adaptive_vit only, not '" + r.arch + "'");
   }
   const double t0 = MonotonicSeconds();
   o.progress = [&](int epoch, int64_t batch, int64_t batches, double loss) {
@@ -377,6 +379,8 @@ void TrainAndSaveModel(const TrainRequest& r) {
     if (r.vit_patch > 0) vit.config.patch = r.vit_patch;
     if (r.vit_depth > 0) vit.config.depth = r.vit_depth;
     if (r.vit_ponder_weight >= 0) vit.ponder_weight = r.vit_ponder_weight;
+    if (r.vit_gate_scale >= 0) vit.config.gate_scale = r.vit_gate_scale;
+    if (r.vit_gate_center >= 0) vit.config.gate_center = r.vit_gate_center;
     if (train.height % vit.config.patch != 0) {
       throw ModelError("--patch " + std::to_string(vit.config.patch) + " must divide the image side " +
                        std::to_string(train.height));

@@ -45,6 +45,8 @@ struct TrainRequest {
   int64_t vit_patch = 0;        // patch side in pixels (must divide the image side)
   int64_t vit_depth = 0;        // transformer blocks
   double vit_ponder_weight = -1;  // weight of the ponder cost in the training loss
+  double vit_gate_scale = -1;     // halting score sigmoid(gate_scale * e0 - gate_center)
+  double vit_gate_center = -1;
 };
 
 // Trains the multi-exit CNN and saves it; prints progress and a summary

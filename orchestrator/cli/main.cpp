@@ -1,6 +1,7 @@
 // effrobust: the command-line entry point. Parses the subcommand, runs it,
 // and turns errors into one clear line and an exit code (2: bad input,
 // 1: runtime failure). Torch stays behind workers/d1_executor.h.
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -64,12 +65,14 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  --threads N       torch threads (default: all cores)\n"
      "  --max-train N     use only the first N training images (default: all)\n"
      "  --data DIR        Fashion-MNIST IDX directory (default /usr/share/datasets/fashion-mnist)\n"
+     "  --if-missing      do nothing if PATH exists\n"
+     "  --force           replace an existing checkpoint\n"
      "  adaptive_vit only:\n"
      "  --patch P         patch side in pixels, dividing 28 (default 4: 49 tokens)\n"
      "  --depth N         transformer blocks (default 6)\n"
      "  --ponder-weight W weight of the mean ponder cost in the loss (default 0.05)\n"
-     "  --if-missing      do nothing if PATH exists\n"
-     "  --force           replace an existing checkpoint\n"},
+     "  --gate-scale G    halting score sigmoid(G * e0 - C) (default 5)\n"
+     "  --gate-center C   (default 5)\n"},
     {"attacks",
      "usage: effrobust attacks\n"
      "  Lists every attack with its category, the model families it targets, and each\n"
@@ -164,6 +167,18 @@ long long IntOption(const Args& a, const std::string& key, long long fallback) {
   }
 }
 
+double RealOption(const Args& a, const std::string& key, double fallback) {
+  auto it = a.options.find(key);
+  if (it == a.options.end()) return fallback;
+  const std::string& v = it->second;
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !(x >= 0) || !std::isfinite(x)) {
+    throw SpecError("option " + key + " = '" + v + "' must be a finite number >= 0");
+  }
+  return x;
+}
+
 void RequirePositional(const Args& a, size_t n, const std::string& command) {
   if (a.positional.size() != n) {
     throw SpecError("'" + command + "' takes " + std::to_string(n) + " argument(s), got " +
@@ -210,12 +225,15 @@ int Train(const Args& a) {
   r.max_train = IntOption(a, "--max-train", 0);
   r.vit_patch = IntOption(a, "--patch", 0);
   r.vit_depth = IntOption(a, "--depth", 0);
-  if (a.options.count("--ponder-weight")) {
-    const std::string& v = a.options.at("--ponder-weight");
-    char* end = nullptr;
-    r.vit_ponder_weight = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end != '\0' || !(r.vit_ponder_weight >= 0)) {
-      throw SpecError("option --ponder-weight = '" + v + "' must be a number >= 0");
+  r.vit_ponder_weight = RealOption(a, "--ponder-weight", -1);
+  r.vit_gate_scale = RealOption(a, "--gate-scale", -1);
+  r.vit_gate_center = RealOption(a, "--gate-center", -1);
+  if (r.arch != "adaptive_vit") {
+    for (const char* o : {"--patch", "--depth", "--ponder-weight", "--gate-scale", "--gate-center"}) {
+      if (a.options.count(o)) {
+        throw SpecError(std::string("option ") + o + " applies to --arch adaptive_vit only, not '" +
+                        r.arch + "'");
+      }
     }
   }
   r.force = a.options.count("--force") > 0;
@@ -425,7 +443,7 @@ int Main(int argc, char** argv) {
   if (command == "train") {
     return Train(ParseArgs(argc, argv, 2, {"--force", "--if-missing"},
                            {"--out", "--arch", "--name", "--epochs", "--seed", "--threads", "--max-train", "--data",
-                            "--patch", "--depth", "--ponder-weight"},
+                            "--patch", "--depth", "--ponder-weight", "--gate-scale", "--gate-center"},
                            command));
   }
   if (command == "attacks") {

@@ -259,6 +259,17 @@ TEST_F(BadInputTest, UnreadableModelFileIsNamedWhenPermissionsApply) {
                      {"model 'tiny' path '" + model + "' cannot be opened for reading"});
 }
 
+TEST_F(BadInputTest, TrainOptionsOfTheViTOnAnotherArchOrWithABadValueExit2) {
+  const std::string out = dir_->File("never-trained.pt");
+  ExpectOneErrorLine(Shell(Bin() + " train --arch skip_net --patch 4 --out " + out,
+                           dir_->File("train-arch")),
+                     {"--patch", "adaptive_vit only", "'skip_net'"});
+  ExpectOneErrorLine(Shell(Bin() + " train --arch adaptive_vit --ponder-weight abc --out " + out,
+                           dir_->File("train-value")),
+                     {"--ponder-weight", "'abc'", "number >= 0"});
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST_F(BadInputTest, MissingDataFilesAreNamedWithTheWayToGetThem) {
   const std::string out = FinishedRun("data-run", "data-run");
   const std::string spec = dir_->File("data-run.yaml");
