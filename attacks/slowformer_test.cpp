@@ -12,6 +12,7 @@
 #include "data/fashion_mnist.h"
 #include "data/tensor_view.h"
 #include "models/adaptive_vit_trainer.h"
+#include "tests/support/fixture_vit.h"
 #include "models/adaptive_vit_victim.h"
 #include "models/multi_exit_victim.h"
 
@@ -34,20 +35,7 @@ class SlowFormerOnTrainedVit : public ::testing::Test {
     if (!std::filesystem::exists(DefaultFashionMnistDir() + "/train-images-idx3-ubyte.gz")) return;
     train_ = new ImageSet(LoadFashionMnist(DefaultFashionMnistDir(), "train"));
     test_ = new ImageSet(LoadFashionMnist(DefaultFashionMnistDir(), "test"));
-    TrainOptions opt;
-    opt.epochs = 2;
-    opt.max_train = 4000;
-    opt.max_test = 500;
-    opt.validation_size = 1000;
-    opt.seed = 7;
-    opt.batch_size = 64;
-    AdaptiveVitTrainOptions vit;  // the small fixture ViT: 16 tokens, 4 blocks (seconds to train)
-    vit.config.patch = 7;
-    vit.config.depth = 4;
-    vit.ponder_weight = 0.15;
-    vit.config.gate_scale = 10;
-    vit.config.gate_center = 10;
-    TrainedModel t = TrainAdaptiveVit(*train_, *test_, opt, vit);
+    TrainedModel t = TrainFixtureVit(*train_, *test_);
     victim_ =
         new AdaptiveVitVictim(AdaptiveVit(std::dynamic_pointer_cast<AdaptiveVitImpl>(t.module)));
     for (auto& p : victim_->module().parameters()) p.set_requires_grad(false);
