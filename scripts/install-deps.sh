@@ -11,6 +11,8 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
   libyaml-cpp-dev libsqlite3-dev sqlite3 zlib1g-dev
+  # OpenCV: resizing Fashion-MNIST items into scenes (data/scenes.cpp).
+  libopencv-imgproc-dev
   libgtest-dev
   dataset-fashion-mnist
   # Slurm for `effrobust submit` and the local test cluster (slurm/local-cluster.sh). Slurm's
