@@ -1,0 +1,159 @@
+#include "models/captioner.h"
+
+#include "common/error.h"
+#include "data/vocabulary.h"
+
+namespace effrobust {
+
+namespace nn = torch::nn;
+
+std::map<std::string, double> CaptionerConfig::ToArchConfig() const {
+  return {{"cell", cell == "gru" ? 1.0 : 0.0},
+          {"vocab", static_cast<double>(vocab)},
+          {"channels", static_cast<double>(channels)},
+          {"embed", static_cast<double>(embed)},
+          {"hidden", static_cast<double>(hidden)},
+          {"attention", static_cast<double>(attention)}};
+}
+
+CaptionerConfig CaptionerConfig::FromArchConfig(int64_t image_size,
+                                                const std::map<std::string, double>& arch) {
+  auto get = [&](const std::string& key) {
+    auto it = arch.find(key);
+    if (it == arch.end()) throw ModelError("captioner config has no '" + key + "'");
+    return it->second;
+  };
+  CaptionerConfig c;
+  c.image_size = image_size;
+  const double cell = get("cell");
+  if (cell != 0 && cell != 1) {
+    throw ModelError("captioner config 'cell' is " + std::to_string(cell) +
+                     " (allowed: 0 = lstm, 1 = gru)");
+  }
+  c.cell = cell == 1 ? "gru" : "lstm";
+  c.vocab = static_cast<int64_t>(get("vocab"));
+  c.channels = static_cast<int64_t>(get("channels"));
+  c.embed = static_cast<int64_t>(get("embed"));
+  c.hidden = static_cast<int64_t>(get("hidden"));
+  c.attention = static_cast<int64_t>(get("attention"));
+  return c;
+}
+
+CaptionerImpl::CaptionerImpl(const CaptionerConfig& config) : config_(config) {
+  const auto& c = config_;
+  if (c.cell != "lstm" && c.cell != "gru") {
+    throw ModelError("captioner cell '" + c.cell + "' (allowed: lstm, gru)");
+  }
+  if (c.vocab < 5 || c.image_size < 8 || c.image_size % 8 != 0 || c.channels < 1 || c.embed < 1 ||
+      c.hidden < 1 || c.attention < 1) {
+    throw ModelError("captioner needs vocab >= 5 (4 special tokens), an image size divisible by 8 "
+                     "and positive widths; got vocab " + std::to_string(c.vocab) + ", size " +
+                     std::to_string(c.image_size));
+  }
+  const int64_t w = c.channels;
+  auto conv = [](int64_t in, int64_t out) {
+    return nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1));
+  };
+  encoder_ = register_module(
+      "encoder", nn::Sequential(conv(1, w / 2), nn::ReLU(), nn::MaxPool2d(2), conv(w / 2, w),
+                                nn::ReLU(), nn::MaxPool2d(2), conv(w, w), nn::ReLU(),
+                                nn::MaxPool2d(2)));
+  init_h_ = register_module("init_h", nn::Linear(w, c.hidden));
+  if (c.cell == "lstm") init_c_ = register_module("init_c", nn::Linear(w, c.hidden));
+  embed_ = register_module("embed", nn::Embedding(c.vocab, c.embed));
+  att_feat_ = register_module("att_feat", nn::Linear(w, c.attention));
+  att_hidden_ = register_module("att_hidden", nn::Linear(c.hidden, c.attention));
+  att_v_ = register_module("att_v", nn::Linear(c.attention, 1));
+  if (c.cell == "lstm") {
+    lstm_ = register_module("lstm", nn::LSTMCell(c.embed + w, c.hidden));
+  } else {
+    gru_ = register_module("gru", nn::GRUCell(c.embed + w, c.hidden));
+  }
+  out_ = register_module("out", nn::Linear(c.hidden + w, c.vocab));
+}
+
+torch::Tensor CaptionerImpl::Encode(const torch::Tensor& images) {
+  const auto& c = config_;
+  if (images.dim() != 4 || images.size(1) != 1 || images.size(2) != c.image_size ||
+      images.size(3) != c.image_size) {
+    throw ModelError("captioner expects [B, 1, " + std::to_string(c.image_size) + ", " +
+                     std::to_string(c.image_size) + "]");
+  }
+  torch::Tensor f = encoder_->forward(images);  // [B, C, S/8, S/8]
+  return f.flatten(2).transpose(1, 2);          // [B, R, C]
+}
+
+DecoderState CaptionerImpl::InitState(const torch::Tensor& features) {
+  torch::Tensor mean = features.mean(1);
+  DecoderState s;
+  s.h = torch::tanh(init_h_(mean));
+  if (config_.cell == "lstm") s.c = torch::tanh(init_c_(mean));
+  return s;
+}
+
+torch::Tensor CaptionerImpl::Step(const torch::Tensor& features, const torch::Tensor& tokens,
+                                  DecoderState* state) {
+  torch::Tensor e = embed_(tokens);                                          // [B, E]
+  torch::Tensor scores = att_v_(torch::tanh(att_feat_(features) +
+                                            att_hidden_(state->h).unsqueeze(1)))
+                             .squeeze(-1);                                   // [B, R]
+  torch::Tensor alpha = torch::softmax(scores, 1);
+  torch::Tensor ctx = (alpha.unsqueeze(-1) * features).sum(1);              // [B, C]
+  torch::Tensor in = torch::cat({e, ctx}, 1);
+  if (config_.cell == "lstm") {
+    auto hc = lstm_(in, std::make_tuple(state->h, state->c));
+    state->h = std::get<0>(hc);
+    state->c = std::get<1>(hc);
+  } else {
+    state->h = gru_(in, state->h);
+  }
+  return out_(torch::cat({state->h, ctx}, 1));
+}
+
+torch::Tensor CaptionerImpl::Forward(const torch::Tensor& images, const torch::Tensor& captions) {
+  torch::Tensor f = Encode(images);
+  DecoderState s = InitState(f);
+  std::vector<torch::Tensor> logits;
+  for (int64_t t = 0; t + 1 < captions.size(1); ++t) {
+    logits.push_back(Step(f, captions.select(1, t), &s));
+  }
+  return torch::stack(logits, 1);
+}
+
+GreedyResult CaptionerImpl::Greedy(const torch::Tensor& images, int64_t max_len) {
+  if (max_len < 1) throw ModelError("max_len must be >= 1, got " + std::to_string(max_len));
+  const int64_t b = images.size(0);
+  torch::Tensor f = Encode(images);
+  DecoderState s = InitState(f);
+  torch::Tensor tokens =
+      torch::full({b}, Vocabulary::kStart, torch::dtype(torch::kInt64).device(images.device()));
+  GreedyResult r;
+  r.tokens.assign(static_cast<size_t>(b), {});
+  r.steps.assign(static_cast<size_t>(b), 0);
+  r.ended.assign(static_cast<size_t>(b), false);
+  std::vector<bool> running(static_cast<size_t>(b), true);
+  int64_t alive = b;
+  std::vector<torch::Tensor> logits;
+  for (int64_t t = 0; t < max_len && alive > 0; ++t) {
+    torch::Tensor l = Step(f, tokens, &s);
+    logits.push_back(l);
+    tokens = l.argmax(1).detach();
+    torch::Tensor host = tokens.cpu();
+    const int64_t* next = host.data_ptr<int64_t>();
+    for (int64_t i = 0; i < b; ++i) {
+      if (!running[i]) continue;
+      ++r.steps[i];
+      if (next[i] == Vocabulary::kEnd) {
+        r.ended[i] = true;
+        running[i] = false;
+        --alive;
+      } else {
+        r.tokens[i].push_back(next[i]);
+      }
+    }
+  }
+  r.logits = torch::stack(logits, 1);
+  return r;
+}
+
+}  // namespace effrobust

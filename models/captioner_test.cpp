@@ -1,0 +1,118 @@
+// The attention captioner's mechanics: shapes, greedy decoding stopping at
+// <end> and at max_len, both cells, and that teacher forcing learns.
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "data/vocabulary.h"
+#include "models/captioner.h"
+
+namespace effrobust {
+namespace {
+
+CaptionerConfig Small(const std::string& cell) {
+  CaptionerConfig c;
+  c.cell = cell;
+  c.vocab = 12;
+  c.channels = 16;
+  c.embed = 8;
+  c.hidden = 16;
+  c.attention = 8;
+  return c;
+}
+
+// Makes the output layer emit `token` at every step, whatever the input.
+void ForceToken(Captioner& m, int64_t token) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : m->named_parameters()) {
+    if (p.key() == "out.weight") p.value().zero_();
+    if (p.key() == "out.bias") {
+      p.value().fill_(0);
+      p.value()[token] = 10;
+    }
+  }
+}
+
+class CaptionerCells : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CaptionerCells, ShapesOfFeaturesTeacherForcingAndGreedyLogits) {
+  torch::manual_seed(1);
+  Captioner m(Small(GetParam()));
+  torch::Tensor x = torch::rand({3, 1, 64, 64});
+  EXPECT_EQ(m->Encode(x).sizes(), (std::vector<int64_t>{3, 64, 16}));  // 8 x 8 regions
+  torch::Tensor caps = torch::randint(4, 12, {3, 7});
+  EXPECT_EQ(m->Forward(x, caps).sizes(), (std::vector<int64_t>{3, 6, 12}));
+  GreedyResult g = m->Greedy(x, 5);
+  EXPECT_EQ(g.logits.size(0), 3);
+  EXPECT_EQ(g.logits.size(2), 12);
+  EXPECT_LE(g.logits.size(1), 5);
+}
+
+TEST_P(CaptionerCells, GreedyStopsAtTheEndToken) {
+  Captioner m(Small(GetParam()));
+  ForceToken(m, Vocabulary::kEnd);
+  GreedyResult g = m->Greedy(torch::rand({2, 1, 64, 64}), 60);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(g.ended[i]);
+    EXPECT_EQ(g.steps[i], 1);
+    EXPECT_TRUE(g.tokens[i].empty());
+  }
+  EXPECT_EQ(g.logits.size(1), 1);
+}
+
+TEST_P(CaptionerCells, GreedyStopsAtMaxLengthWithoutAnEndToken) {
+  Captioner m(Small(GetParam()));
+  ForceToken(m, 7);
+  GreedyResult g = m->Greedy(torch::rand({2, 1, 64, 64}), 9);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_FALSE(g.ended[i]);
+    EXPECT_EQ(g.steps[i], 9);
+    EXPECT_EQ(g.tokens[i], std::vector<int64_t>(9, 7));
+  }
+}
+
+TEST_P(CaptionerCells, TeacherForcingLearnsAFixedCaption) {
+  torch::manual_seed(2);
+  Captioner m(Small(GetParam()));
+  torch::Tensor x = torch::rand({4, 1, 64, 64});
+  torch::Tensor caps = torch::tensor({1, 5, 6, 7, 2}, torch::kInt64).repeat({4, 1});
+  torch::optim::Adam opt(m->parameters(), torch::optim::AdamOptions(1e-2));
+  auto loss = [&] {
+    torch::Tensor l = m->Forward(x, caps);
+    return torch::nn::functional::cross_entropy(l.reshape({-1, 12}),
+                                                caps.slice(1, 1).reshape({-1}));
+  };
+  const double before = loss().item<double>();
+  for (int i = 0; i < 60; ++i) {
+    opt.zero_grad();
+    torch::Tensor l = loss();
+    l.backward();
+    opt.step();
+  }
+  EXPECT_LT(loss().item<double>(), 0.1 * before);
+  torch::NoGradGuard no_grad;
+  GreedyResult g = m->Greedy(x, 20);
+  EXPECT_EQ(g.tokens[0], (std::vector<int64_t>{5, 6, 7}));
+  EXPECT_TRUE(g.ended[0]);
+  EXPECT_EQ(g.steps[0], 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(LstmAndGru, CaptionerCells, ::testing::Values("lstm", "gru"));
+
+TEST(CaptionerConfigTest, ArchConfigRoundTripsAndBadValuesAreModelErrors) {
+  CaptionerConfig c = Small("gru");
+  CaptionerConfig back = CaptionerConfig::FromArchConfig(64, c.ToArchConfig());
+  EXPECT_EQ(back.cell, "gru");
+  EXPECT_EQ(back.vocab, 12);
+  EXPECT_EQ(back.hidden, 16);
+  auto arch = c.ToArchConfig();
+  arch.erase("hidden");
+  EXPECT_THROW(CaptionerConfig::FromArchConfig(64, arch), ModelError);
+  c.cell = "rnn";
+  EXPECT_THROW(Captioner{c}, ModelError);
+  c = Small("lstm");
+  c.image_size = 60;
+  EXPECT_THROW(Captioner{c}, ModelError);
+}
+
+}  // namespace
+}  // namespace effrobust
