@@ -108,6 +108,13 @@ std::string MetadataToJson(const ModelMetadata& m) {
   for (const auto& [k, v] : m.arch_config) o << ", " << JsonQuote(k) << ": " << Num(v);
   o << "},\n";
   if (!m.stats.empty()) o << "  \"stats\": " << NumMap(m.stats) << ",\n";
+  if (!m.vocabulary.empty()) {
+    o << "  \"vocabulary\": [";
+    for (size_t i = 0; i < m.vocabulary.size(); ++i) {
+      o << (i ? ", " : "") << JsonQuote(m.vocabulary[i]);
+    }
+    o << "],\n";
+  }
   o << "  \"exit_accuracy\": " << NumList(m.exit_accuracy) << ",\n";
   o << "  \"exit_flops\": " << NumList(m.exit_flops) << ",\n";
   o << "  \"full_accuracy\": " << Num(m.full_accuracy) << ",\n";
@@ -147,6 +154,9 @@ ModelMetadata MetadataFromJson(const std::string& json) {
     m.arch_config[key] = AsNumber(kv.second, "config." + key);
   }
   if (root["stats"].IsDefined() && !root["stats"].IsNull()) m.stats = AsNumMap(root, "stats");
+  if (root["vocabulary"].IsDefined() && !root["vocabulary"].IsNull()) {
+    m.vocabulary = As<std::vector<std::string>>(root, "vocabulary");
+  }
   m.exit_accuracy = AsNumList(root, "exit_accuracy");
   m.exit_flops = AsNumList(root, "exit_flops");
   m.full_accuracy = As<double>(root, "full_accuracy");

@@ -35,6 +35,9 @@ struct ModelMetadata {
   // Achieved numbers from training (e.g. clean skip share, token depth,
   // accuracy with the dynamic mechanism off); written as "stats", optional.
   std::map<std::string, double> stats;
+  // Sequence models (captioners, translators): their token vocabulary
+  // (Vocabulary::Tokens()); written as "vocabulary" when not empty.
+  std::vector<std::string> vocabulary;
 };
 
 // Metadata as JSON text and back. FromJson throws ModelError on missing keys.

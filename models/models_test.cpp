@@ -373,7 +373,9 @@ TEST(ModelMetadata, JsonRoundTripKeepsEveryField) {
   m.epochs = 3;
   m.train_seconds = 12.5;
   m.created_at = "2026-11-25T18:30:01Z";
+  m.vocabulary = {"<pad>", "<start>", "<end>", "<unk>", ",", "t-shirt", "\"q\"", "\u00e4"};
   ModelMetadata r = MetadataFromJson(MetadataToJson(m));
+  EXPECT_EQ(r.vocabulary, m.vocabulary);
   EXPECT_EQ(r.name, m.name);
   EXPECT_EQ(r.arch, m.arch);
   EXPECT_EQ(r.dataset, m.dataset);
