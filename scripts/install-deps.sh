@@ -15,6 +15,8 @@ PACKAGES=(
   libopencv-imgproc-dev
   libgtest-dev
   dataset-fashion-mnist
+  # English->German FreeDict dictionary (dictd format) for the translation model (data/freedict.cpp).
+  dict-freedict-eng-deu
   # Slurm for `effrobust submit` and the local test cluster (slurm/local-cluster.sh). Slurm's
   # mpi_pmix plugin (srun --mpi=pmix) dlopens pmix2/lib/libpmix.so, which only libpmix-dev ships.
   slurmctld slurmd slurm-client munge libpmix-dev
