@@ -1,0 +1,58 @@
+// Training and evaluation of the attention captioner on Fashion-MNIST scenes
+// (data/scenes.h): train scenes draw items from the Fashion-MNIST train
+// split, test scenes from the test split. Each scene is trained on its
+// captions[0] (a phrasing drawn per scene), teacher forcing, cross-entropy
+// ignoring <pad>, Adam. Evaluation decodes greedily and reports the share
+// of scenes whose caption names exactly the right multiset of items, corpus
+// BLEU-4 against every phrasing of the scene, and the mean decoder steps.
+// Deterministic for a fixed seed and thread count; the caller sets torch's
+// thread count.
+#ifndef EFFROBUST_MODELS_CAPTIONER_TRAINER_H_
+#define EFFROBUST_MODELS_CAPTIONER_TRAINER_H_
+
+#include <vector>
+
+#include "data/scenes.h"
+#include "data/vocabulary.h"
+#include "models/captioner.h"
+#include "models/trainer.h"
+
+namespace effrobust {
+
+struct CaptionerTrainOptions {
+  CaptionerConfig config;        // vocab and image_size are set from the scenes
+  SceneOptions scenes;           // canvas, item size, items per scene
+  int64_t train_scenes = 20000;  // Default: 20000
+  int64_t test_scenes = 1000;    // Default: 1000
+  uint64_t train_seed = 1;       // Default: 1 (scene generator of the train split)
+  uint64_t test_seed = 2;        // Default: 2 (scene generator of the test split)
+  int64_t max_len = 60;          // Default: 60 (greedy decoding limit)
+};
+
+struct CaptionerEval {
+  double multiset_accuracy = 0;  // share of scenes whose caption names the right items
+  double bleu4 = 0;              // corpus BLEU-4 against all phrasings
+  double mean_steps = 0;         // decoder steps per scene
+  double ended = 0;              // share of captions that reached <end>
+};
+
+// Scenes [n, 1, S, S] as float in [0, 1].
+torch::Tensor SceneImages(const std::vector<Scene>& scenes);
+
+// The vocabulary of every phrasing of `scenes`.
+Vocabulary SceneVocabulary(const std::vector<Scene>& scenes);
+
+// Greedy captions of scenes, scored (see file comment). Under NoGradGuard.
+CaptionerEval EvaluateCaptioner(Captioner& model, const Vocabulary& vocab,
+                                const std::vector<Scene>& scenes, int64_t max_len,
+                                int64_t batch = 250);
+
+// Trains a captioner (options.epochs, batch_size, lr, seed, progress of
+// TrainOptions are used). meta.arch = "captioner", meta.vocabulary set,
+// meta.stats: multiset_accuracy, bleu4, mean_steps, ended (test scenes).
+TrainedModel TrainCaptioner(const ImageSet& fmnist_train, const ImageSet& fmnist_test,
+                            const TrainOptions& options, const CaptionerTrainOptions& cap);
+
+}  // namespace effrobust
+
+#endif  // EFFROBUST_MODELS_CAPTIONER_TRAINER_H_
