@@ -105,7 +105,13 @@ std::string MetadataToJson(const ModelMetadata& m) {
     << ", \"image_size\": " << m.config.image_size
     << ", \"num_classes\": " << m.config.num_classes
     << ", \"channels\": " << IntList(m.config.channels);
-  for (const auto& [k, v] : m.arch_config) o << ", " << JsonQuote(k) << ": " << Num(v);
+  for (const auto& [k, v] : m.arch_config) {
+    if (k == "in_channels" || k == "image_size" || k == "num_classes" || k == "channels") {
+      throw ModelError("arch_config key '" + k + "' of model '" + m.name +
+                       "' would shadow the config field of that name (use another key)");
+    }
+    o << ", " << JsonQuote(k) << ": " << Num(v);
+  }
   o << "},\n";
   if (!m.stats.empty()) o << "  \"stats\": " << NumMap(m.stats) << ",\n";
   if (!m.vocabulary.empty()) {
