@@ -29,7 +29,8 @@
 //    like the vocabulary splits them.
 // Every kept edit lengthens the output, so the last edit set is the longest
 // one. Deterministic (no randomness); each source's loss and gradient cover
-// only its own steps.
+// only its own steps. Thread-safety: one call at a time per model (it turns
+// its parameters' requires_grad off while it runs).
 #ifndef EFFROBUST_ATTACKS_NMTSLOTH_H_
 #define EFFROBUST_ATTACKS_NMTSLOTH_H_
 

@@ -111,7 +111,7 @@ TranslatorImpl::Encoded TranslatorImpl::Encode(const torch::Tensor& embedded,
   Encoded e;
   e.mask = mask.to(torch::kBool);
   torch::Tensor lengths = e.mask.sum(1).to(torch::kCPU, torch::kInt64);
-  if (embedded.size(0) > 0 && lengths.min().item<int64_t>() < 1) {
+  if (lengths.min().item<int64_t>() < 1) {
     throw ModelError("translator source with no position (mask all false)");
   }
   namespace rnn = torch::nn::utils::rnn;
@@ -161,12 +161,16 @@ torch::Tensor TranslatorImpl::Forward(const torch::Tensor& source, const torch::
 GreedyResult TranslatorImpl::GreedyFromEmbedded(const torch::Tensor& embedded,
                                                 const torch::Tensor& mask, int64_t max_len) {
   if (max_len < 1) throw ModelError("max_len must be >= 1, got " + std::to_string(max_len));
+  GreedyResult r;
+  if (embedded.dim() == 3 && embedded.size(0) == 0) {
+    r.logits = torch::zeros({0, 0, config_.vocab}, embedded.options());
+    return r;
+  }
+  const int64_t b = embedded.size(0);
   State s;
   Encoded enc = Encode(embedded, mask, &s);
-  const int64_t b = embedded.size(0);
   torch::Tensor tokens = torch::full({b, 1}, Vocabulary::kStart,
                                      torch::dtype(torch::kInt64).device(embedded.device()));
-  GreedyResult r;
   r.tokens.assign(static_cast<size_t>(b), {});
   r.steps.assign(static_cast<size_t>(b), 0);
   r.ended.assign(static_cast<size_t>(b), false);
@@ -191,7 +195,7 @@ GreedyResult TranslatorImpl::GreedyFromEmbedded(const torch::Tensor& embedded,
       }
     }
   }
-  r.logits = logits.empty() ? torch::zeros({b, 0, config_.vocab}) : torch::stack(logits, 1);
+  r.logits = torch::stack(logits, 1);
   return r;
 }
 

@@ -67,8 +67,9 @@ class TranslatorImpl : public torch::nn::Module {
   // and the true positions must come first); each sample stops on its own at
   // <end> or after max_len steps (the batch runs until every sample
   // stopped). The logits keep the graph to `embedded` (and the parameters)
-  // unless called under NoGradGuard. Throws ModelError on max_len < 1 or
-  // mismatched shapes.
+  // unless called under NoGradGuard. An empty batch gives empty vectors and
+  // logits [0, 0, vocab]. Throws ModelError on max_len < 1, mismatched
+  // shapes or a row without a true position.
   GreedyResult GreedyFromEmbedded(const torch::Tensor& embedded, const torch::Tensor& mask,
                                   int64_t max_len);
 

@@ -128,6 +128,14 @@ TEST_P(TranslatorCells, GreedyLogitsCarryGradientsToTheEmbeddings) {
   EXPECT_EQ(grad[1][2].abs().sum().item<double>(), 0.0);  // a pad position
 }
 
+TEST_P(TranslatorCells, AnEmptyBatchDecodesToNothing) {
+  Translator m(Small(GetParam()));
+  GreedyResult g = m->Greedy(EncodeBatch(Letters(), {}, false), 10);
+  EXPECT_TRUE(g.steps.empty());
+  EXPECT_TRUE(g.tokens.empty());
+  EXPECT_EQ(g.logits.sizes(), (std::vector<int64_t>{0, 0, 12}));
+}
+
 INSTANTIATE_TEST_SUITE_P(GruAndLstm, TranslatorCells, ::testing::Values("gru", "lstm"));
 
 TEST(TranslatorConfigTest, ArchConfigRoundTripsAndBadValuesAreModelErrors) {
