@@ -27,6 +27,12 @@
 //    ASCII byte (lead and continuation bytes of UTF-8 characters are left
 //    out so an ASCII source stays valid UTF-8). Sources are edited as bytes,
 //    like the vocabulary splits them.
+// Measured (docs for whoever tunes it): on the unit-test fixture and on a
+// 60000-pair GRU translator, this first-order ranking picks edits no better
+// than a random order of the same edits (16 candidates, 200 test sources:
+// x1.42 mean steps either way); the number of candidates decoded is what
+// lengthens more (fixture, 40 sources: 16 -> x1.42, 64 -> x1.55, every
+// edit -> x1.78).
 // Every kept edit lengthens the output, so the last edit set is the longest
 // one. Deterministic (no randomness); each source's loss and gradient cover
 // only its own steps. Thread-safety: one call at a time per model (it turns
