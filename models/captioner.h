@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "models/decoding.h"
+
 namespace effrobust {
 
 struct CaptionerConfig {
@@ -47,14 +49,6 @@ struct CaptionerConfig {
 struct DecoderState {
   torch::Tensor h;
   torch::Tensor c;
-};
-
-// Greedy decoding of a batch.
-struct GreedyResult {
-  std::vector<std::vector<int64_t>> tokens;  // per sample: emitted tokens, <end> excluded
-  std::vector<int64_t> steps;                // decoder steps run (tokens + 1 if <end> came)
-  std::vector<bool> ended;                   // whether <end> was emitted within max_len
-  torch::Tensor logits;                      // [B, max steps, vocab], every step of the batch
 };
 
 class CaptionerImpl : public torch::nn::Module {
