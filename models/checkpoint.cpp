@@ -103,8 +103,12 @@ std::string MetadataToJson(const ModelMetadata& m) {
   o << "  \"dataset\": " << JsonQuote(m.dataset) << ",\n";
   o << "  \"config\": {\"in_channels\": " << m.config.in_channels
     << ", \"image_size\": " << m.config.image_size
-    << ", \"num_classes\": " << m.config.num_classes
-    << ", \"channels\": " << IntList(m.config.channels);
+    << ", \"num_classes\": " << m.config.num_classes;
+  // An arch whose own config has a number "channels" (e.g. the captioner's
+  // encoder width) has no per-exit channel list: write that number instead
+  // of an empty list, never the key twice.
+  const bool numeric_channels = m.config.channels.empty() && m.arch_config.count("channels");
+  if (!numeric_channels) o << ", \"channels\": " << IntList(m.config.channels);
   for (const auto& [k, v] : m.arch_config) o << ", " << JsonQuote(k) << ": " << Num(v);
   o << "},\n";
   if (!m.stats.empty()) o << "  \"stats\": " << NumMap(m.stats) << ",\n";
@@ -145,10 +149,14 @@ ModelMetadata MetadataFromJson(const std::string& json) {
   m.config.in_channels = As<int64_t>(cfg, "in_channels", "config.");
   m.config.image_size = As<int64_t>(cfg, "image_size", "config.");
   m.config.num_classes = As<int64_t>(cfg, "num_classes", "config.");
-  m.config.channels = As<std::vector<int64_t>>(cfg, "channels", "config.");
+  // "channels": the per-exit list, or a number of the arch's own config.
+  const bool channel_list = !cfg["channels"].IsScalar();
+  if (channel_list) m.config.channels = As<std::vector<int64_t>>(cfg, "channels", "config.");
+  if (!channel_list) m.config.channels.clear();
   for (const auto& kv : cfg) {
     const std::string key = kv.first.as<std::string>();
-    if (key == "in_channels" || key == "image_size" || key == "num_classes" || key == "channels") {
+    if (key == "in_channels" || key == "image_size" || key == "num_classes" ||
+        (key == "channels" && channel_list)) {
       continue;
     }
     m.arch_config[key] = AsNumber(kv.second, "config." + key);

@@ -1,0 +1,176 @@
+// D2 end to end: two small captioners (LSTM and GRU cell) trained in the
+// fixture in seconds, and an untrained early-exit classifier beside them, run
+// by the real binary under `mpirun -np 2` on one experiment: each model only
+// on its own dataset and with its family's attacks, every unit done, the D2
+// columns (numbers and output texts) in the shards, summaries reproduced
+// from the shard rows, and the D2 table (with the D1 tables) rendered.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "evaluation/d2_summary.h"
+#include "models/captioner_trainer.h"
+#include "results/index.h"
+#include "results/shard.h"
+#include "tests/support/process.h"
+#include "tests/support/tiny_model.h"
+
+namespace effrobust {
+namespace {
+
+using test::Mpirun;
+using test::Shell;
+using test::Slurp;
+
+namespace fs = std::filesystem;
+
+std::string Bin() { return EFFROBUST_BINARY; }
+
+// Decoding limit of the fixture captioners (the models' own max_len).
+constexpr int64_t kMaxLen = 20;
+
+class D2Test : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!fs::exists(DefaultFashionMnistDir() + "/train-images-idx3-ubyte.gz")) return;
+    char tmpl[] = "/tmp/effrobust-d2-XXXXXX";
+    dir_ = new std::string(mkdtemp(tmpl));
+    torch::set_num_threads(2);
+    const ImageSet train = LoadFashionMnist(DefaultFashionMnistDir(), "train");
+    const ImageSet test = LoadFashionMnist(DefaultFashionMnistDir(), "test");
+    for (const std::string cell : {"lstm", "gru"}) {
+      TrainOptions o;
+      o.name = "captioner-" + cell;
+      o.epochs = 1;
+      o.batch_size = 32;
+      o.lr = 3e-3;
+      o.seed = 7;
+      CaptionerTrainOptions cap;
+      cap.config.cell = cell;
+      cap.config.channels = 16;
+      cap.config.embed = 16;
+      cap.config.hidden = 32;
+      cap.config.attention = 16;
+      cap.train_scenes = 320;
+      cap.test_scenes = 16;
+      cap.max_len = kMaxLen;
+      TrainedModel t = TrainCaptioner(train, test, o, cap);
+      SaveModel(*dir_ + "/captioner-" + cell + ".pt", *t.module, t.meta, true);
+    }
+    WriteTinyModel(*dir_ + "/sdn-tiny.pt");
+  }
+  static void TearDownTestSuite() {
+    if (dir_ == nullptr) return;
+    fs::remove_all(*dir_);
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (dir_ == nullptr) GTEST_SKIP() << "Fashion-MNIST not installed";
+  }
+
+  static std::string* dir_;
+};
+
+std::string* D2Test::dir_ = nullptr;
+
+TEST_F(D2Test, MpiRunMeasuresCaptionersAndTablesShowThePapersColumns) {
+  const std::string out = *dir_ + "/d2-run";
+  const std::string spec = *dir_ + "/d2-small.yaml";
+  std::ofstream(spec)
+      << "name: d2-small\nseed: 5\noutput: " << out << "\n"
+      << "models:\n"
+      << "  - {name: captioner-lstm, path: " << *dir_ << "/captioner-lstm.pt}\n"
+      << "  - {name: captioner-gru, path: " << *dir_ << "/captioner-gru.pt}\n"
+      << "  - {name: sdn-tiny, path: " << *dir_ << "/sdn-tiny.pt}\n"
+      << "datasets:\n"
+      << "  - {name: fashion-mnist-scenes, split: test, range: [0, 8], shard_size: 4}\n"
+      << "  - {name: fashion-mnist, split: test, range: [0, 4], shard_size: 4}\n"
+      << "attacks:\n"
+      << "  - name: clean\n"
+      << "  - {name: nicgslowdown, params: {norm: [l2, linf], iterations: 3, max_len: " << kMaxLen
+      << "}}\n"
+      << "  - {name: pgd, params: {iterations: 1}}\n"
+      << "measure: {latency_repeats: 1, latency_warmup: 1, batch_size: 4}\n";
+  const std::string log = *dir_ + "/run.log";
+  ASSERT_EQ(Shell(Mpirun(2) + Bin() + " run " + spec, log), 0) << Slurp(log);
+  auto index = OpenSqliteIndexReadOnly(out + "/index.sqlite");
+  const auto units = index->Units();
+  // Captioners: 2 shards x (clean, nicgslowdown l2, linf); the classifier:
+  // 1 shard x (clean, pgd). No pgd on captioners, no scenes for the classifier.
+  ASSERT_EQ(units.size(), 2u * 2 * 3 + 2);
+  std::multiset<std::string> pairs;
+  for (const auto& u : units) {
+    ASSERT_EQ(u.status, "done") << u.plan.unit_id << " " << u.error;
+    pairs.insert(u.plan.model + "/" + u.plan.dataset + "/" + u.plan.attack);
+    if (u.plan.model == "sdn-tiny") continue;
+    EXPECT_EQ(u.plan.dataset, "fashion-mnist-scenes");
+    RowBatch rows = ReadShardRows(out + "/" + u.shard_file, {u.row_begin, u.row_end});
+    ASSERT_EQ(rows.rows(), 4u);
+    for (std::string c :
+         {"steps_clean", "steps_adv", "length_clean", "length_adv", "ended_clean", "ended_adv"}) {
+      ASSERT_TRUE(rows.Get(c).is_int) << c;
+    }
+    for (size_t i = 0; i < 4; ++i) {
+      const int64_t steps = rows.Get("steps_adv").ints[i];
+      EXPECT_GE(steps, 1);
+      EXPECT_LE(steps, kMaxLen);
+      // steps = tokens + 1 when <end> came, max_len when it did not.
+      EXPECT_EQ(steps, rows.Get("length_adv").ints[i] + rows.Get("ended_adv").ints[i]);
+      EXPECT_TRUE(std::isfinite(rows.Get("latency_adv_ms").reals[i]));
+      EXPECT_GT(rows.Get("latency_clean_ms").reals[i], 0);
+      const double pend = rows.Get("pend_mean_clean").reals[i];
+      EXPECT_TRUE(pend >= 0 && pend <= 1) << pend;
+    }
+    // Output texts: words of the captioner's vocabulary.
+    const Column& text = rows.Get("text_clean");
+    ASSERT_TRUE(text.is_text);
+    ASSERT_EQ(text.texts.size(), 4u);
+    ASSERT_TRUE(rows.Get("text_adv").is_text);
+    EXPECT_EQ(rows.Get("sample_index").ints,
+              (std::vector<int64_t>{u.plan.sample_begin, u.plan.sample_begin + 1,
+                                    u.plan.sample_begin + 2, u.plan.sample_begin + 3}));
+    if (u.plan.attack == "clean") {
+      EXPECT_EQ(rows.Get("steps_adv").ints, rows.Get("steps_clean").ints);
+      EXPECT_EQ(rows.Get("text_adv").texts, text.texts);
+      EXPECT_DOUBLE_EQ(u.metrics.at("mean_iloops"), 0.0);
+      EXPECT_DOUBLE_EQ(u.metrics.at("bleu4_adv"), u.metrics.at("bleu4_clean"));
+      EXPECT_DOUBLE_EQ(u.metrics.at("max_l2"), 0.0);
+    } else {
+      // Within the budget: l2 is the sum of squared differences <= 1.0;
+      // linf the largest change <= 0.03.
+      const bool l2 = u.plan.params_json.find("\"l2\"") != std::string::npos;
+      EXPECT_LE(u.metrics.at(l2 ? "max_l2" : "max_linf"), (l2 ? 1.0 : 0.03) + 1e-6)
+          << u.plan.params_json;
+    }
+    // The stored summary is the rows' summary (BLEU comes from the references).
+    for (const auto& [name, value] : SummarizeD2(rows)) {
+      if (std::isnan(value)) continue;
+      ASSERT_TRUE(u.metrics.count(name)) << name;
+      EXPECT_DOUBLE_EQ(u.metrics.at(name), value) << u.plan.unit_id << " " << name;
+    }
+    for (std::string m : {"bleu4_clean", "bleu4_adv", "bleu_adv_match1", "bleu_clean_ref_len"}) {
+      EXPECT_TRUE(u.metrics.count(m)) << m;
+    }
+  }
+  EXPECT_EQ(pairs.count("captioner-lstm/fashion-mnist-scenes/nicgslowdown"), 4u);
+  EXPECT_EQ(pairs.count("captioner-gru/fashion-mnist-scenes/clean"), 2u);
+  EXPECT_EQ(pairs.count("sdn-tiny/fashion-mnist/pgd"), 1u);
+  EXPECT_EQ(pairs.count("captioner-lstm/fashion-mnist-scenes/pgd"), 0u);
+
+  ASSERT_EQ(Shell(Bin() + " tables " + out, log), 0) << Slurp(log);
+  const std::string tables = Slurp(log);
+  for (std::string want :
+       {"### D2 decoders", "iloops_mean", "ilatency_max", "bleu4_adv", "| captioner-lstm",
+        "| captioner-gru", "norm=l2", "norm=linf", "### D1 early exit", "| sdn-tiny"}) {
+    EXPECT_NE(tables.find(want), std::string::npos) << want << "\n" << tables;
+  }
+}
+
+}  // namespace
+}  // namespace effrobust
