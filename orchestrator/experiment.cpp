@@ -60,13 +60,12 @@ ModelRecord CheckModelMetadata(const ExperimentSpec& spec, const ModelSpec& mode
   return rec;
 }
 
-// Each model runs on the datasets it was trained on: every model must have
-// one among the spec's datasets, and every dataset must be some model's.
+// Each model runs on the dataset it was trained on: every model's dataset
+// must be among the spec's datasets, and every dataset must be some model's.
 void CheckModelDatasets(const ExperimentSpec& spec, const std::vector<ModelRecord>& models) {
   std::set<std::string> names;
   for (const auto& ds : spec.datasets) names.insert(ds.name);
-  for (size_t i = 0; i < models.size(); ++i) {
-    const ModelRecord& rec = models[i];
+  for (const ModelRecord& rec : models) {
     if (names.count(rec.dataset)) continue;
     const DatasetSpec& ds = spec.datasets.front();
     throw SpecError(spec.file + ":" + std::to_string(ds.line) + ": dataset '" + ds.name +
