@@ -4,6 +4,7 @@
 // captioner's defaults.
 // Usage: bench_captioner CELL [TRAIN_SCENES=20000] [EPOCHS=4] [THREADS=2] [OUT.pt]
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "common/log.h"
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   CaptionerTrainOptions cap;
   cap.config.cell = argv[1];
   cap.train_scenes = argc > 2 ? std::stoll(argv[2]) : 20000;
+  if (const char* p = std::getenv("PHRASING")) cap.phrasing = std::stoll(p);
+  if (const char* e = std::getenv("ENCODER_EPOCHS")) cap.encoder_epochs = std::stoll(e);
   TrainOptions o;
   o.name = std::string("caption-") + argv[1];
   o.epochs = argc > 3 ? std::stoi(argv[3]) : 4;

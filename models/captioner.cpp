@@ -10,7 +10,7 @@ namespace nn = torch::nn;
 std::map<std::string, double> CaptionerConfig::ToArchConfig() const {
   return {{"cell", cell == "gru" ? 1.0 : 0.0},
           {"vocab", static_cast<double>(vocab)},
-          {"channels", static_cast<double>(channels)},
+          {"width", static_cast<double>(channels)},  // "channels" is a ModelConfig field
           {"embed", static_cast<double>(embed)},
           {"hidden", static_cast<double>(hidden)},
           {"attention", static_cast<double>(attention)}};
@@ -32,7 +32,7 @@ CaptionerConfig CaptionerConfig::FromArchConfig(int64_t image_size,
   }
   c.cell = cell == 1 ? "gru" : "lstm";
   c.vocab = static_cast<int64_t>(get("vocab"));
-  c.channels = static_cast<int64_t>(get("channels"));
+  c.channels = static_cast<int64_t>(get("width"));
   c.embed = static_cast<int64_t>(get("embed"));
   c.hidden = static_cast<int64_t>(get("hidden"));
   c.attention = static_cast<int64_t>(get("attention"));
@@ -44,10 +44,10 @@ CaptionerImpl::CaptionerImpl(const CaptionerConfig& config) : config_(config) {
   if (c.cell != "lstm" && c.cell != "gru") {
     throw ModelError("captioner cell '" + c.cell + "' (allowed: lstm, gru)");
   }
-  if (c.vocab < 5 || c.image_size < 8 || c.image_size % 8 != 0 || c.channels < 1 || c.embed < 1 ||
+  if (c.vocab < 5 || c.image_size < 8 || c.image_size % 8 != 0 || c.channels < 4 || c.embed < 1 ||
       c.hidden < 1 || c.attention < 1) {
-    throw ModelError("captioner needs vocab >= 5 (4 special tokens), an image size divisible by 8 "
-                     "and positive widths; got vocab " + std::to_string(c.vocab) + ", size " +
+    throw ModelError("captioner needs vocab >= 5 (4 special tokens), an image size divisible by 8, "
+                     "channels >= 4 and positive widths; got vocab " + std::to_string(c.vocab) + ", size " +
                      std::to_string(c.image_size));
   }
   const int64_t w = c.channels;
@@ -55,9 +55,13 @@ CaptionerImpl::CaptionerImpl(const CaptionerConfig& config) : config_(config) {
     return nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1));
   };
   encoder_ = register_module(
-      "encoder", nn::Sequential(conv(1, w / 2), nn::ReLU(), nn::MaxPool2d(2), conv(w / 2, w),
-                                nn::ReLU(), nn::MaxPool2d(2), conv(w, w), nn::ReLU(),
-                                nn::MaxPool2d(2)));
+      "encoder", nn::Sequential(conv(1, w / 4), nn::ReLU(), nn::MaxPool2d(2), conv(w / 4, w / 2),
+                                nn::ReLU(), nn::MaxPool2d(2), conv(w / 2, w), nn::ReLU(),
+                                nn::MaxPool2d(2), conv(w, w), nn::ReLU()));
+  const int64_t regions = (c.image_size / 8) * (c.image_size / 8);
+  position_ = register_parameter("position", torch::randn({regions, w}) * 0.1);
+  item_head_ = register_module("item_head", nn::Linear(w, kNoItem + 1));
+  item_embed_ = register_module("item_embed", nn::Linear(kNoItem + 1, w));
   init_h_ = register_module("init_h", nn::Linear(w, c.hidden));
   if (c.cell == "lstm") init_c_ = register_module("init_c", nn::Linear(w, c.hidden));
   embed_ = register_module("embed", nn::Embedding(c.vocab, c.embed));
@@ -72,7 +76,7 @@ CaptionerImpl::CaptionerImpl(const CaptionerConfig& config) : config_(config) {
   out_ = register_module("out", nn::Linear(c.hidden + w, c.vocab));
 }
 
-torch::Tensor CaptionerImpl::Encode(const torch::Tensor& images) {
+torch::Tensor CaptionerImpl::Regions(const torch::Tensor& images) {
   const auto& c = config_;
   if (images.dim() != 4 || images.size(1) != 1 || images.size(2) != c.image_size ||
       images.size(3) != c.image_size) {
@@ -81,6 +85,28 @@ torch::Tensor CaptionerImpl::Encode(const torch::Tensor& images) {
   }
   torch::Tensor f = encoder_->forward(images);  // [B, C, S/8, S/8]
   return f.flatten(2).transpose(1, 2);          // [B, R, C]
+}
+
+torch::Tensor CaptionerImpl::Features(const torch::Tensor& regions,
+                                      const torch::Tensor& item_logits) {
+  return regions + position_ + item_embed_(torch::softmax(item_logits, -1));
+}
+
+torch::Tensor CaptionerImpl::Encode(const torch::Tensor& images) {
+  torch::Tensor regions = Regions(images);
+  return Features(regions, item_head_(regions));
+}
+
+torch::Tensor CaptionerImpl::ItemHead(const torch::Tensor& regions) { return item_head_(regions); }
+
+std::vector<torch::Tensor> CaptionerImpl::EncoderParameters() {
+  std::vector<torch::Tensor> out = encoder_->parameters();
+  for (const auto& p : item_head_->parameters()) out.push_back(p);
+  return out;
+}
+
+torch::Tensor CaptionerImpl::ItemLogits(const torch::Tensor& images) {
+  return item_head_(Regions(images));
 }
 
 DecoderState CaptionerImpl::InitState(const torch::Tensor& features) {
@@ -110,8 +136,15 @@ torch::Tensor CaptionerImpl::Step(const torch::Tensor& features, const torch::Te
   return out_(torch::cat({state->h, ctx}, 1));
 }
 
-torch::Tensor CaptionerImpl::Forward(const torch::Tensor& images, const torch::Tensor& captions) {
-  torch::Tensor f = Encode(images);
+torch::Tensor CaptionerImpl::Forward(const torch::Tensor& images, const torch::Tensor& captions,
+                                     torch::Tensor* item_logits) {
+  torch::Tensor regions = Regions(images);
+  torch::Tensor items = item_head_(regions);
+  if (item_logits != nullptr) *item_logits = items;
+  return TeacherForce(Features(regions, items), captions);
+}
+
+torch::Tensor CaptionerImpl::TeacherForce(const torch::Tensor& f, const torch::Tensor& captions) {
   DecoderState s = InitState(f);
   std::vector<torch::Tensor> logits;
   for (int64_t t = 0; t + 1 < captions.size(1); ++t) {

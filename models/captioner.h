@@ -4,8 +4,14 @@
 // attention over the regions emits one token per step. Greedy decoding runs
 // from <start> until <end> or max_len tokens, so the number of decoder steps
 // (the D2 cost) depends on the input.
-//  * Encoder: 3 x (conv 3x3 + ReLU + max-pool 2): 64x64 -> 8x8 regions of
-//    `channels` features.
+//  * Encoder: 3 x (conv 3x3 + ReLU + max-pool 2) and one more conv 3x3 +
+//    ReLU: 64x64 -> 8x8 regions of `channels` features, each seeing 38x38
+//    pixels (an item is 20x20), plus a learned embedding of the region's
+//    position (the captions order items left to right) and of the item
+//    head's class probabilities (below).
+//  * Item head: a linear map of each region's feature to 11 scores (the
+//    10 Fashion-MNIST classes and "no item centred here"); trained as an
+//    auxiliary loss so the regions learn what the items are.
 //  * State init: h0 (and c0 for LSTM) = tanh(linear(mean region feature)).
 //  * Step: e = embed(token); a = softmax_r(v . tanh(W_f f_r + W_h h));
 //    ctx = sum_r a_r f_r; h = cell([e, ctx], h); logits = out([h, ctx]).
@@ -18,6 +24,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include "models/decoding.h"
 
 namespace effrobust {
 
@@ -43,30 +51,44 @@ struct DecoderState {
   torch::Tensor c;
 };
 
-// Greedy decoding of a batch.
-struct GreedyResult {
-  std::vector<std::vector<int64_t>> tokens;  // per sample: emitted tokens, <end> excluded
-  std::vector<int64_t> steps;                // decoder steps run (tokens + 1 if <end> came)
-  std::vector<bool> ended;                   // whether <end> was emitted within max_len
-  torch::Tensor logits;                      // [B, max steps, vocab], every step of the batch
-};
-
 class CaptionerImpl : public torch::nn::Module {
  public:
+  static constexpr int64_t kNoItem = 10;  // item class of a region with no item centred in it
+
   // Throws ModelError on a bad config (unknown cell, vocab < 5, size not
   // divisible by 8).
   explicit CaptionerImpl(const CaptionerConfig& config);
 
-  // Region features [B, R, channels] of images [B, 1, S, S] in [0, 1].
+  // Region features [B, R, channels] of images [B, 1, S, S] in [0, 1],
+  // position embedding included.
   torch::Tensor Encode(const torch::Tensor& images);
+  // The encoder's pieces, for training them apart: region features before
+  // the position embedding [B, R, channels]; item scores [B, R, 11] of
+  // regions; what the decoder attends to (Encode = Features(Regions,
+  // ItemHead(Regions))): regions + position + an embedding of the item
+  // head's class probabilities.
+  torch::Tensor Regions(const torch::Tensor& images);
+  torch::Tensor ItemHead(const torch::Tensor& regions);
+  torch::Tensor Features(const torch::Tensor& regions, const torch::Tensor& item_logits);
+  // The encoder and item head's parameters (the rest is the decoder's).
+  std::vector<torch::Tensor> EncoderParameters();
+
+  // Item scores [B, R, 11] of images (class 10: no item centred in the
+  // region); R in row-major order of the (S/8) x (S/8) grid.
+  torch::Tensor ItemLogits(const torch::Tensor& images);
   DecoderState InitState(const torch::Tensor& features);
   // One step: logits [B, vocab] for the next token after `tokens` [B].
   torch::Tensor Step(const torch::Tensor& features, const torch::Tensor& tokens,
                      DecoderState* state);
 
+  // Teacher forcing from Features: logits [B, T - 1, vocab].
+  torch::Tensor TeacherForce(const torch::Tensor& features, const torch::Tensor& captions);
+
   // Teacher forcing: logits [B, T - 1, vocab] predicting captions[:, 1:]
-  // from captions[:, :-1] (captions [B, T] start with <start>).
-  torch::Tensor Forward(const torch::Tensor& images, const torch::Tensor& captions);
+  // from captions[:, :-1] (captions [B, T] start with <start>). If
+  // `item_logits` is given, it receives ItemLogits of the same pass.
+  torch::Tensor Forward(const torch::Tensor& images, const torch::Tensor& captions,
+                        torch::Tensor* item_logits = nullptr);
 
   // Greedy decoding from <start> until <end> or max_len tokens; each sample
   // stops on its own (the batch runs until every sample stopped). The
@@ -77,7 +99,10 @@ class CaptionerImpl : public torch::nn::Module {
 
  private:
   CaptionerConfig config_;
+
   torch::nn::Sequential encoder_{nullptr};
+  torch::Tensor position_;  // [R, channels]
+  torch::nn::Linear item_head_{nullptr}, item_embed_{nullptr};
   torch::nn::Linear init_h_{nullptr}, init_c_{nullptr};
   torch::nn::Embedding embed_{nullptr};
   torch::nn::Linear att_feat_{nullptr}, att_hidden_{nullptr}, att_v_{nullptr};

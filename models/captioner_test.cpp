@@ -209,5 +209,26 @@ TEST_F(CaptionerCheckpoint, IsNotAClassifierVictim) {
       << e;
 }
 
+TEST(SceneItemTargetsTest, EachItemsClassSitsAtTheRegionOfItsCellCentreAndNoneElsewhere) {
+  Scene s;
+  s.size = 64;
+  s.pixels.assign(64 * 64, 0);
+  SceneItem a;
+  a.label = 7;
+  a.cell = Box{0, 0, 20, 20};  // centre (10, 10) -> region row 1, col 1
+  SceneItem b;
+  b.label = 0;
+  b.cell = Box{44, 30, 64, 50};  // centre (54, 40) -> region row 5, col 6
+  s.items = {a, b};
+  torch::Tensor t = SceneItemTargets({s, s}, {1});
+  ASSERT_EQ(t.sizes(), (std::vector<int64_t>{1, 64}));
+  EXPECT_EQ(t[0][1 * 8 + 1].item<int64_t>(), 7);
+  EXPECT_EQ(t[0][5 * 8 + 6].item<int64_t>(), 0);
+  EXPECT_EQ(t.ne(CaptionerImpl::kNoItem).sum().item<int64_t>(), 2);
+  Captioner m(Small("lstm"));
+  EXPECT_EQ(m->ItemLogits(torch::zeros({2, 1, 64, 64})).sizes(),
+            (std::vector<int64_t>{2, 64, CaptionerImpl::kNoItem + 1}));
+}
+
 }  // namespace
 }  // namespace effrobust

@@ -1,8 +1,12 @@
 // Training and evaluation of the attention captioner on Fashion-MNIST scenes
 // (data/scenes.h): train scenes draw items from the Fashion-MNIST train
 // split, test scenes from the test split. Each scene is trained on its
-// captions[0] (a phrasing drawn per scene), teacher forcing, cross-entropy
-// ignoring <pad>, Adam. Evaluation decodes greedily and reports the share
+// captions[0] (a phrasing drawn per scene; or one fixed phrasing) in two
+// phases: (1) encoder_epochs of the encoder and item head alone on the item
+// loss (cross-entropy against SceneItemTargets, item regions and empty
+// regions weighted equally); (2) options.epochs of the decoder on the frozen
+// encoder's output, computed once per scene: teacher forcing, cross-entropy
+// ignoring <pad>. Adam in both. Evaluation decodes greedily and reports the share
 // of scenes whose caption names exactly the right multiset of items, corpus
 // BLEU-4 against every phrasing of the scene, and the mean decoder steps.
 // Deterministic for a fixed seed and thread count; the caller sets torch's
@@ -31,6 +35,10 @@ struct CaptionerTrainOptions {
   uint64_t train_seed = kSceneTrainSeed;  // Default: kSceneTrainSeed (1)
   uint64_t test_seed = kSceneTestSeed;    // Default: kSceneTestSeed (2)
   int64_t max_len = 60;          // Default: 60 (greedy decoding limit)
+  int64_t phrasing = 1;          // Default: 1 (train on phrasing k of CaptionsFor, "from left to
+                                 // right : a shirt , a bag ..." — 19 % vs 11 % of scenes named
+                                 // right in a 6000-scene trial; -1: captions[0], drawn per scene)
+  int64_t encoder_epochs = 3;    // Default: 3 (phase 1: encoder + item head on the item loss)
 };
 
 struct CaptionerEval {
@@ -38,10 +46,16 @@ struct CaptionerEval {
   double bleu4 = 0;              // corpus BLEU-4 against all phrasings
   double mean_steps = 0;         // decoder steps per scene
   double ended = 0;              // share of captions that reached <end>
+  double item_accuracy = 0;      // share of items the item head classifies right at their region
 };
 
-// Scenes [n, 1, S, S] as float in [0, 1].
+// Scenes [n, 1, S, S] as float in [0, 1]: all, or scenes[idx].
 torch::Tensor SceneImages(const std::vector<Scene>& scenes);
+torch::Tensor SceneImages(const std::vector<Scene>& scenes, const std::vector<int64_t>& idx);
+
+// Item-head targets [n, R] of scenes[idx]: each item's class at the 8x8
+// region holding its cell's centre, CaptionerImpl::kNoItem elsewhere.
+torch::Tensor SceneItemTargets(const std::vector<Scene>& scenes, const std::vector<int64_t>& idx);
 
 // The vocabulary of every phrasing of `scenes`.
 Vocabulary SceneVocabulary(const std::vector<Scene>& scenes);

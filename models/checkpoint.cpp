@@ -103,13 +103,15 @@ std::string MetadataToJson(const ModelMetadata& m) {
   o << "  \"dataset\": " << JsonQuote(m.dataset) << ",\n";
   o << "  \"config\": {\"in_channels\": " << m.config.in_channels
     << ", \"image_size\": " << m.config.image_size
-    << ", \"num_classes\": " << m.config.num_classes;
-  // An arch whose own config has a number "channels" (e.g. the captioner's
-  // encoder width) has no per-exit channel list: write that number instead
-  // of an empty list, never the key twice.
-  const bool numeric_channels = m.config.channels.empty() && m.arch_config.count("channels");
-  if (!numeric_channels) o << ", \"channels\": " << IntList(m.config.channels);
-  for (const auto& [k, v] : m.arch_config) o << ", " << JsonQuote(k) << ": " << Num(v);
+    << ", \"num_classes\": " << m.config.num_classes
+    << ", \"channels\": " << IntList(m.config.channels);
+  for (const auto& [k, v] : m.arch_config) {
+    if (k == "in_channels" || k == "image_size" || k == "num_classes" || k == "channels") {
+      throw ModelError("arch_config key '" + k + "' of model '" + m.name +
+                       "' would shadow the config field of that name (use another key)");
+    }
+    o << ", " << JsonQuote(k) << ": " << Num(v);
+  }
   o << "},\n";
   if (!m.stats.empty()) o << "  \"stats\": " << NumMap(m.stats) << ",\n";
   if (!m.vocabulary.empty()) {
@@ -149,14 +151,10 @@ ModelMetadata MetadataFromJson(const std::string& json) {
   m.config.in_channels = As<int64_t>(cfg, "in_channels", "config.");
   m.config.image_size = As<int64_t>(cfg, "image_size", "config.");
   m.config.num_classes = As<int64_t>(cfg, "num_classes", "config.");
-  // "channels": the per-exit list, or a number of the arch's own config.
-  const bool channel_list = !cfg["channels"].IsScalar();
-  if (channel_list) m.config.channels = As<std::vector<int64_t>>(cfg, "channels", "config.");
-  if (!channel_list) m.config.channels.clear();
+  m.config.channels = As<std::vector<int64_t>>(cfg, "channels", "config.");
   for (const auto& kv : cfg) {
     const std::string key = kv.first.as<std::string>();
-    if (key == "in_channels" || key == "image_size" || key == "num_classes" ||
-        (key == "channels" && channel_list)) {
+    if (key == "in_channels" || key == "image_size" || key == "num_classes" || key == "channels") {
       continue;
     }
     m.arch_config[key] = AsNumber(kv.second, "config." + key);

@@ -392,20 +392,6 @@ TEST(ModelMetadata, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(r.created_at, m.created_at);
 }
 
-// The captioner's config has its own number "channels" (the encoder width)
-// and no per-exit list: it must survive the round trip, written once.
-TEST(ModelMetadata, ArchConfigNumberNamedChannelsRoundTrips) {
-  ModelMetadata m;
-  m.arch = "captioner";
-  m.config.channels.clear();
-  m.arch_config = {{"channels", 64}, {"hidden", 128}};
-  const std::string json = MetadataToJson(m);
-  EXPECT_EQ(json.find("\"channels\""), json.rfind("\"channels\"")) << json;
-  ModelMetadata r = MetadataFromJson(json);
-  EXPECT_TRUE(r.config.channels.empty());
-  EXPECT_EQ(r.arch_config, m.arch_config);
-}
-
 TEST(ModelMetadata, MissingKeyIsModelErrorNamingTheKey) {
   ModelMetadata m;
   std::string json = MetadataToJson(m);

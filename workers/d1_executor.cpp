@@ -20,6 +20,7 @@
 #include "evaluation/d1_summary.h"
 #include "evaluation/latency.h"
 #include "models/adaptive_vit_trainer.h"
+#include "models/captioner_trainer.h"
 #include "models/checkpoint.h"
 #include "models/victim_loader.h"
 #include "models/skip_net_trainer.h"
@@ -268,10 +269,12 @@ std::string TorchVersion() {
 
 namespace {
 
-std::string DefaultModelName(const std::string& arch) {
+std::string DefaultModelName(const std::string& arch, const std::string& cell) {
   if (arch == "multi_exit_cnn") return "sdn-fmnist";
   if (arch == "skip_net") return "skipnet-fmnist";
   if (arch == "adaptive_vit") return "avit-fmnist";
+  if (arch == "captioner") return "captioner-" + (cell.empty() ? std::string("lstm") : cell);
+  if (arch == "translator") return "translator";
   return arch + "-fmnist";
 }
 
@@ -288,7 +291,7 @@ void TrainAndSaveModel(const TrainRequest& r) {
   ImageSet train = LoadFashionMnist(dir, "train");
   ImageSet test = LoadFashionMnist(dir, "test");
   TrainOptions o;
-  o.name = r.name.empty() ? DefaultModelName(r.arch) : r.name;
+  o.name = r.name.empty() ? DefaultModelName(r.arch, r.cell) : r.name;
   o.epochs = r.epochs;
   o.seed = r.seed;
   o.max_train = r.max_train;
@@ -297,6 +300,10 @@ void TrainAndSaveModel(const TrainRequest& r) {
     throw ModelError(
         "--patch, --depth, --ponder-weight, --gate-scale and --gate-center apply to --arch "
         "adaptive_vit only, not '" + r.arch + "'");
+  }
+  if (r.arch != "captioner" && r.arch != "translator" && (!r.cell.empty() || r.scenes > 0)) {
+    throw ModelError("--cell and --scenes apply to --arch captioner or translator only, not '" +
+                     r.arch + "'");
   }
   const double t0 = MonotonicSeconds();
   o.progress = [&](int epoch, int64_t batch, int64_t batches, double loss) {
@@ -334,6 +341,17 @@ void TrainAndSaveModel(const TrainRequest& r) {
                        std::to_string(train.height));
     }
     trained = TrainAdaptiveVit(train, test, o, vit);
+  } else if (r.arch == "captioner") {
+    CaptionerTrainOptions cap;
+    if (!r.cell.empty()) cap.config.cell = r.cell;
+    if (cap.config.cell != "lstm" && cap.config.cell != "gru") {
+      throw ModelError("--cell '" + cap.config.cell + "' (allowed: lstm, gru)");
+    }
+    if (r.scenes > 0) cap.train_scenes = r.scenes;
+    o.batch_size = 64;
+    LogInfo("captioner: " + std::to_string(cap.train_scenes) + " training scenes from the train "
+            "split, " + std::to_string(cap.test_scenes) + " test scenes from the test split");
+    trained = TrainCaptioner(train, test, o, cap);
   } else {
     std::string known;
     for (const auto& a : KnownArchs()) known += (known.empty() ? "" : ", ") + a;

@@ -36,10 +36,14 @@ struct TrainRequest {
   double vit_ponder_weight = -1;  // weight of the ponder cost in the training loss
   double vit_gate_scale = -1;     // halting score sigmoid(gate_scale * e0 - gate_center)
   double vit_gate_center = -1;
+  // captioner / translator only (""/0 = default); ModelError for another arch.
+  std::string cell;             // decoder cell: lstm or gru
+  int64_t scenes = 0;           // captioner: training scenes (default 20000)
 };
 
-// Trains the multi-exit CNN and saves it; prints progress and a summary
-// (per-exit accuracy, FLOPs, thresholds, time). Throws ModelError/DataError.
+// Trains the requested arch and saves it; prints progress and a summary
+// (multi-exit CNN: per-exit accuracy, FLOPs, thresholds; captioner: items
+// named right, BLEU-4, steps; time). Throws ModelError/DataError.
 void TrainAndSaveModel(const TrainRequest& request);
 
 }  // namespace effrobust

@@ -61,10 +61,11 @@ const std::map<std::string, std::string> kCommandHelp = {
      "usage: effrobust train [options]\n"
      "  --out PATH        checkpoint to write (default runs/models/sdn-fmnist.pt; PATH.json too)\n"
      "  --arch A          multi_exit_cnn (default; early exit), skip_net (gated blocks),\n"
-     "                    adaptive_vit (token halting)\n"
+     "                    adaptive_vit (token halting), captioner (Fashion-MNIST scenes),\n"
+     "                    translator (FreeDict English-German, characters)\n"
      "  --name NAME       model name stored in the metadata (default sdn-fmnist, skipnet-fmnist,\n"
-     "                    avit-fmnist by arch)\n"
-     "  --epochs N        training epochs (default 2)\n"
+     "                    avit-fmnist, captioner-CELL, translator by arch)\n"
+     "  --epochs N        training epochs (default 2; captioner: 6 decoder epochs)\n"
      "  --seed S          random seed (default 1)\n"
      "  --threads N       torch threads (default: all cores)\n"
      "  --max-train N     use only the first N training images (default: all)\n"
@@ -76,7 +77,10 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  --depth N         transformer blocks (default 6)\n"
      "  --ponder-weight W weight of the mean ponder cost in the loss (default 0.05)\n"
      "  --gate-scale G    halting score sigmoid(G * e0 - C) (default 5)\n"
-     "  --gate-center C   (default 5)\n"},
+     "  --gate-center C   (default 5)\n"
+     "  captioner / translator only:\n"
+     "  --cell C          decoder cell: lstm (captioner default) or gru (translator default)\n"
+     "  --scenes N        captioner: training scenes from the train split (default 20000)\n"},
     {"attacks",
      "usage: effrobust attacks\n"
      "  Lists every attack with its category, the model families it targets, and each\n"
@@ -226,7 +230,7 @@ int Train(const Args& a) {
   if (a.options.count("--name")) r.name = a.options.at("--name");
   if (a.options.count("--arch")) r.arch = a.options.at("--arch");
   if (a.options.count("--data")) r.data_dir = a.options.at("--data");
-  r.epochs = static_cast<int>(IntOption(a, "--epochs", 2));
+  r.epochs = static_cast<int>(IntOption(a, "--epochs", r.arch == "captioner" ? 6 : 2));
   r.seed = IntOption(a, "--seed", 1);
   r.threads = static_cast<int>(IntOption(a, "--threads", 0));
   r.max_train = IntOption(a, "--max-train", 0);
@@ -242,6 +246,22 @@ int Train(const Args& a) {
                         r.arch + "'");
       }
     }
+  }
+  if (a.options.count("--cell")) r.cell = a.options.at("--cell");
+  r.scenes = IntOption(a, "--scenes", 0);
+  if (r.arch != "captioner" && r.arch != "translator") {
+    for (const char* o : {"--cell", "--scenes"}) {
+      if (a.options.count(o)) {
+        throw SpecError(std::string("option ") + o +
+                        " applies to --arch captioner or translator only, not '" + r.arch + "'");
+      }
+    }
+  }
+  if (a.options.count("--cell") && r.cell != "lstm" && r.cell != "gru") {
+    throw SpecError("option --cell '" + r.cell + "' is not a decoder cell (allowed: lstm, gru)");
+  }
+  if (a.options.count("--scenes") && r.scenes < 1) {
+    throw SpecError("option --scenes must be >= 1, got " + a.options.at("--scenes"));
   }
   r.force = a.options.count("--force") > 0;
   TrainAndSaveModel(r);
@@ -462,7 +482,8 @@ int Main(int argc, char** argv) {
   if (command == "train") {
     return Train(ParseArgs(argc, argv, 2, {"--force", "--if-missing"},
                            {"--out", "--arch", "--name", "--epochs", "--seed", "--threads", "--max-train", "--data",
-                            "--patch", "--depth", "--ponder-weight", "--gate-scale", "--gate-center"},
+                            "--patch", "--depth", "--ponder-weight", "--gate-scale", "--gate-center",
+                            "--cell", "--scenes"},
                            command));
   }
   if (command == "attacks") {

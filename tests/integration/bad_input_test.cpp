@@ -267,6 +267,15 @@ TEST_F(BadInputTest, TrainOptionsOfTheViTOnAnotherArchOrWithABadValueExit2) {
   ExpectOneErrorLine(Shell(Bin() + " train --arch adaptive_vit --ponder-weight abc --out " + out,
                            dir_->File("train-value")),
                      {"--ponder-weight", "'abc'", "number >= 0"});
+  ExpectOneErrorLine(Shell(Bin() + " train --arch multi_exit_cnn --cell gru --out " + out,
+                           dir_->File("train-cell")),
+                     {"--cell", "captioner or translator only", "'multi_exit_cnn'"});
+  ExpectOneErrorLine(Shell(Bin() + " train --arch captioner --cell rnn --out " + out,
+                           dir_->File("train-cell-value")),
+                     {"--cell 'rnn'", "allowed: lstm, gru"});
+  ExpectOneErrorLine(Shell(Bin() + " train --arch captioner --scenes 0 --out " + out,
+                           dir_->File("train-scenes")),
+                     {"--scenes", ">= 1", "0"});
   EXPECT_FALSE(fs::exists(out));
 }
 
