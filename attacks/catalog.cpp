@@ -154,9 +154,9 @@ std::vector<AttackInfo> BuildCatalog() {
             "greedy decoding limit while attacking (measurement uses the model's own)")}});
   c.push_back(
       {"nmtsloth", "D2",
-       "NMTSloth: gradient-guided character edits of a translator's source sentence that keep "
-       "greedy decoding from emitting <end>; each edit keeps the candidate with the longest "
-       "output",
+       "NMTSloth: up to `edits` one-character edits (substitute, insert, delete) of a "
+       "translator's source, ranked by the gradient at the source embeddings, so greedy "
+       "decoding emits <end> late; each round keeps the candidate with the most decoder steps",
        {Int("edits", 1, 3, {{"*", "3"}}, {}, "character edits (iterations of the greedy search)"),
         Int("candidates", 1, 10000, {{"*", "16"}}, {}, "candidate edits decoded per iteration"),
         Int("max_len", 1, 1000, {{"*", "60"}}, {},

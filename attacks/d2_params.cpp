@@ -19,4 +19,14 @@ NicgSlowDownOptions NicgSlowDownOptionsFromParams(const ParamMap& params) {
   return o;
 }
 
+NmtSlothOptions NmtSlothOptionsFromParams(const ParamMap& params) {
+  using attacks_internal::RequireCount;
+  const std::string name = "nmtsloth";
+  NmtSlothOptions o;
+  o.edits = RequireCount(params, name, "edits");
+  o.candidates = RequireCount(params, name, "candidates");
+  o.max_len = RequireCount(params, name, "max_len");
+  return o;
+}
+
 }  // namespace effrobust

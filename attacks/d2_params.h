@@ -6,6 +6,7 @@
 #define EFFROBUST_ATTACKS_D2_PARAMS_H_
 
 #include "attacks/nicg_slowdown.h"
+#include "attacks/nmtsloth.h"
 #include "common/value.h"
 
 namespace effrobust {
@@ -13,6 +14,10 @@ namespace effrobust {
 // "nicgslowdown" parameters norm, budget, c, lr, iterations, max_len.
 // Throws AttackError naming a missing or mistyped parameter.
 NicgSlowDownOptions NicgSlowDownOptionsFromParams(const ParamMap& params);
+
+// "nmtsloth" parameters edits, candidates, max_len. Throws AttackError
+// naming a missing or mistyped parameter.
+NmtSlothOptions NmtSlothOptionsFromParams(const ParamMap& params);
 
 }  // namespace effrobust
 

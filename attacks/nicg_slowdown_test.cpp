@@ -4,8 +4,6 @@
 
 #include <filesystem>
 
-#include "attacks/catalog.h"
-#include "attacks/d2_params.h"
 #include "attacks/nicg_slowdown.h"
 #include "common/error.h"
 #include "models/captioner_trainer.h"
@@ -104,24 +102,6 @@ TEST(NicgSlowDownOptionsTest, BadOptionsAreAttackErrors) {
   o = NicgSlowDownOptions();
   o.budget = 0;
   EXPECT_THROW(NicgSlowDown(m, torch::rand({1, 1, 64, 64}), o), AttackError);
-}
-
-TEST(NicgSlowDownOptionsTest, ComeFromTheCompletedCatalogParameters) {
-  NicgSlowDownOptions o =
-      NicgSlowDownOptionsFromParams(CompleteAttackParams("nicgslowdown", {{"norm", "linf"}}));
-  EXPECT_EQ(o.norm, "linf");
-  EXPECT_DOUBLE_EQ(o.budget, 0.03);
-  EXPECT_DOUBLE_EQ(o.c, 100);
-  EXPECT_DOUBLE_EQ(o.lr, 0.01);
-  EXPECT_EQ(o.iterations, 100);
-  EXPECT_EQ(o.max_len, 60);
-  // The defaults of the catalog are the attack's own.
-  const NicgSlowDownOptions d;
-  const NicgSlowDownOptions l2 = NicgSlowDownOptionsFromParams(CompleteAttackParams("nicgslowdown", {}));
-  EXPECT_EQ(l2.norm, d.norm);
-  EXPECT_DOUBLE_EQ(l2.budget, d.budget);
-  EXPECT_EQ(l2.iterations, d.iterations);
-  EXPECT_THROW(NicgSlowDownOptionsFromParams({}), AttackError);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "common/value.h"
 #include "data/fashion_mnist.h"
 #include "data/freedict.h"
+#include "data/translation_pairs.h"
 #include "orchestrator/experiment.h"
 #include "results/index.h"
 #include "results/shard.h"
@@ -23,10 +24,6 @@ namespace effrobust {
 namespace fs = std::filesystem;
 
 namespace {
-
-// The dataset of translation pairs drawn from FreeDict's English-German
-// dictionary (data/translation_pairs.h).
-constexpr char kFreeDictDataset[] = "freedict-eng-deu";
 
 // Rows read from a shard at a time while verifying it.
 constexpr int64_t kVerifyBlockRows = 65536;
@@ -138,7 +135,7 @@ void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
   std::set<std::pair<std::string, std::string>> checked;
   for (const DatasetSpec& ds : spec.datasets) {
     if (!checked.insert({ds.name, ds.split}).second) continue;
-    if (ds.name == kFreeDictDataset) {
+    if (ds.name == kTranslationDataset) {
       // What LoadFreeDict(dir, "freedict-eng-deu") reads; both splits.
       for (const char* suffix : {".index", ".dict.dz"}) {
         const std::string file = dict_dir + "/freedict-eng-deu" + suffix;

@@ -206,7 +206,9 @@ INSTANTIATE_TEST_SUITE_P(Datasets, DatasetSplitSizeTest,
                          ::testing::Values(SplitSize{"fashion-mnist", "train", 60000},
                                            SplitSize{"fashion-mnist", "test", 10000},
                                            SplitSize{"fashion-mnist-scenes", "train", 100000},
-                                           SplitSize{"fashion-mnist-scenes", "test", 10000}));
+                                           SplitSize{"fashion-mnist-scenes", "test", 10000},
+                                           SplitSize{"freedict-eng-deu", "train", 60000},
+                                           SplitSize{"freedict-eng-deu", "test", 2000}));
 
 TEST(SpecTest, NormSpecificParametersAreCheckedAgainstTheGivenNorm) {
   std::string text = kGood;

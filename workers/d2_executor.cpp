@@ -4,21 +4,25 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <optional>
 #include <tuple>
 
 #include "attacks/d2_params.h"
 #include "attacks/nicg_slowdown.h"
+#include "attacks/nmtsloth.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "data/scenes.h"
+#include "data/translation_pairs.h"
 #include "evaluation/bleu.h"
 #include "evaluation/d2_summary.h"
 #include "evaluation/latency.h"
 #include "models/captioner_trainer.h"
 #include "models/checkpoint.h"
 #include "models/families.h"
+#include "models/translator_trainer.h"
 
 namespace effrobust {
 namespace {
@@ -84,18 +88,11 @@ class D2Executor : public UnitExecutor {
                  UnitContext& context) override {
     Configure(options);
     LoadModelFor(unit);
-    Output out;
-    if (family_ == kFamilyCaptioning) {
-      out = RunCaptioning(unit, options, shard, context);
-    } else {
-      throw WorkerError("unit " + unit.id +
-                        ": translation units need the translator "
-                        "(models/translator.h) and NMTSloth (attacks/nmtsloth.h), which this "
-                        "build does not have yet; model '" +
-                        unit.model + "' is a " + family_ + " model");
-    }
-    out.device = device_.str();
-    out.device_name = device_name_;
+    const bool captioning = family_ == kFamilyCaptioning;
+    Output out = captioning ? RunCaptioning(unit, options, shard, context)
+                            : RunTranslation(unit, options, shard, context);
+    out.device = captioning ? device_.str() : TranslatorDevice().str();
+    out.device_name = captioning || device_.is_cpu() ? device_name_ : "cpu";
     return out;
   }
 
@@ -114,12 +111,16 @@ class D2Executor : public UnitExecutor {
     held_key_.clear();
     held_model_.clear();
     captioner_.reset();
+    translator_.reset();
     const ModelFile file = ReadModelFile(unit.model_path, unit.dataset);
     const std::string family = FamilyOfArchName(file.meta.arch);
     if (family == kFamilyCaptioning) {
       captioner_ = LoadCaptioner(unit.model_path);
       captioner_->model->to(device_);
-    } else if (family != kFamilyTranslation) {
+    } else if (family == kFamilyTranslation) {
+      translator_ = LoadTranslator(unit.model_path);
+      translator_->model->to(TranslatorDevice());
+    } else {
       throw WorkerError("model '" + unit.model + "' (" + unit.model_path + ") has arch '" +
                         file.meta.arch + "', not a D2 decoder (allowed: captioner, translator)");
     }
@@ -137,30 +138,60 @@ class D2Executor : public UnitExecutor {
     return fmnist_.emplace(split, LoadFashionMnist(DefaultFashionMnistDir(), split)).first->second;
   }
 
-  // Greedy decoding of one image [1, 1, S, S] on the device, timed.
-  Decoded DecodeImage(const torch::Tensor& image, const RunOptions& options) {
+  // NMTSloth builds its source tensors on the CPU, so translators run there
+  // (they are small); captioners run on the worker's device.
+  static torch::Device TranslatorDevice() { return torch::kCPU; }
+
+  // The translation pairs of a freedict-eng-deu split (cached).
+  const std::vector<DictPair>& Pairs(const std::string& split) {
+    auto it = pairs_.find(split);
+    if (it != pairs_.end()) return it->second;
+    return pairs_.emplace(split, LoadTranslationPairs(DefaultFreeDictDir(), split)).first->second;
+  }
+
+  // One input decoded by `greedy` (batch 1, under NoGradGuard), its output
+  // read with `vocab` and tokenised as the vocabulary splits it (words or
+  // bytes); timed when latency is on.
+  static Decoded DecodeOne(const std::function<GreedyResult()>& greedy, const Vocabulary& vocab,
+                           bool cuda, const RunOptions& options) {
     torch::NoGradGuard no_grad;
-    Captioner& model = captioner_->model;
-    const int64_t max_len = captioner_->max_len;
-    GreedyResult g = model->Greedy(image, max_len);
+    GreedyResult g = greedy();
     Decoded d;
     d.steps = g.steps[0];
     d.length = static_cast<int64_t>(g.tokens[0].size());
     d.ended = g.ended[0];
     std::tie(d.pend_mean, d.pend_max) = EndProbability(g.logits[0], d.steps);
-    d.text = ToValidUtf8(captioner_->vocab.Decode(g.tokens[0]));
-    d.tokens = Vocabulary::Split(d.text, false);
+    const std::string raw = vocab.Decode(g.tokens[0]);
+    d.text = ToValidUtf8(raw);
+    d.tokens = Vocabulary::Split(raw, vocab.characters());
     d.latency_ms = std::nan("");
     if (options.measure.latency_repeats > 0) {
-      const bool cuda = device_.is_cuda();
       d.latency_ms = MedianLatencyMs(
           [&] {
-            model->Greedy(image, max_len);
+            greedy();
             if (cuda) torch::cuda::synchronize();
           },
           options.measure.latency_warmup, options.measure.latency_repeats);
     }
     return d;
+  }
+
+  // Greedy captioning of one image [1, 1, S, S] on the device, timed.
+  Decoded DecodeImage(const torch::Tensor& image, const RunOptions& options) {
+    Captioner& model = captioner_->model;
+    const int64_t max_len = captioner_->max_len;
+    return DecodeOne([&] { return model->Greedy(image, max_len); }, captioner_->vocab,
+                     device_.is_cuda(), options);
+  }
+
+  // Greedy translation of one source text, timed.
+  Decoded DecodeSource(const std::string& source, const RunOptions& options) {
+    Translator& model = translator_->model;
+    const int64_t max_len = translator_->max_len;
+    const torch::Tensor ids =
+        EncodeBatch(translator_->vocab, {source}, false).to(TranslatorDevice());
+    return DecodeOne([&] { return model->Greedy(ids, max_len); }, translator_->vocab,
+                     TranslatorDevice().is_cuda(), options);
   }
 
   Output RunCaptioning(const WorkUnit& unit, const RunOptions& options, ShardWriter& shard,
@@ -234,15 +265,77 @@ class D2Executor : public UnitExecutor {
     return out;
   }
 
+  Output RunTranslation(const WorkUnit& unit, const RunOptions& options, ShardWriter& shard,
+                        UnitContext& context) {
+    const std::vector<DictPair>& pairs = Pairs(unit.split);
+    if (unit.end > static_cast<int64_t>(pairs.size())) {
+      throw WorkerError("unit " + unit.id + " reads pairs [" + std::to_string(unit.begin) + ", " +
+                        std::to_string(unit.end) + ") but " + kTranslationDataset + " split '" +
+                        unit.split + "' holds " + std::to_string(pairs.size()) +
+                        " pairs with the installed dictionary (allowed: a range within them)");
+    }
+    const int64_t n = unit.end - unit.begin;
+    std::vector<std::string> sources(n);
+    std::vector<std::vector<Tokens>> references(n);
+    for (int64_t i = 0; i < n; ++i) {
+      const DictPair& p = pairs[static_cast<size_t>(unit.begin + i)];
+      sources[i] = p.source;
+      references[i] = {Vocabulary::Split(p.target, true)};  // bytes, as the vocabulary splits
+    }
+    std::vector<std::string> adv_sources = sources;
+    std::vector<int64_t> edits(n, 0);
+    if (unit.attack == "nmtsloth") {
+      const NmtSlothOptions o = NmtSlothOptionsFromParams(unit.params);
+      const int64_t bs = std::max<int64_t>(1, options.measure.batch_size);
+      for (int64_t b = 0; b < n; b += bs) {
+        context.Checkpoint();
+        const int64_t e = std::min(n, b + bs);
+        NmtSlothResult r =
+            NmtSloth(translator_->model, translator_->vocab,
+                     std::vector<std::string>(sources.begin() + b, sources.begin() + e), o);
+        std::copy(r.sources.begin(), r.sources.end(), adv_sources.begin() + b);
+        std::copy(r.edits.begin(), r.edits.end(), edits.begin() + b);
+      }
+    } else if (unit.attack != "clean") {
+      throw WorkerError("attack '" + unit.attack + "' does not run on translation model '" +
+                        unit.model + "' (allowed: clean, nmtsloth)");
+    }
+
+    DecodedColumns clean, adv;
+    std::vector<int64_t> sample_index(n);
+    std::vector<std::string> shown_sources(n);
+    for (int64_t i = 0; i < n; ++i) {
+      if (i % kCheckpointEvery == 0) context.Checkpoint();
+      sample_index[i] = unit.begin + i;
+      clean.Add(DecodeSource(sources[i], options));
+      adv.Add(DecodeSource(adv_sources[i], options));
+      shown_sources[i] = ToValidUtf8(adv_sources[i]);
+    }
+    RowBatch rows;
+    rows.AddInt("sample_index", sample_index);
+    clean.AddTo(&rows, "clean");
+    adv.AddTo(&rows, "adv");
+    rows.AddInt("edits", edits);
+    rows.AddText("source_adv", shown_sources);
+    Output out;
+    out.rows = shard.Append(unit.id, rows);
+    out.metrics = SummarizeD2(rows);
+    AddBleuMetrics("clean", CorpusBleuStats(clean.tokens, references), &out.metrics);
+    AddBleuMetrics("adv", CorpusBleuStats(adv.tokens, references), &out.metrics);
+    return out;
+  }
+
   ExecutorPlacement placement_;
   bool configured_ = false;
   torch::Device device_ = torch::kCPU;
   std::string device_name_;
   std::string family_;
   std::optional<LoadedCaptioner> captioner_;
+  std::optional<LoadedTranslator> translator_;
   std::string held_key_;
   std::string held_model_;
   std::map<std::string, ImageSet> fmnist_;
+  std::map<std::string, std::vector<DictPair>> pairs_;  // freedict-eng-deu split -> pairs
 };
 
 }  // namespace
@@ -259,9 +352,8 @@ void CheckDecoderModelLoads(const std::string& path, const std::string& dataset)
     return;
   }
   if (family == kFamilyTranslation) {
-    throw ModelError("model file '" + path +
-                     "' is a translator, which this build cannot load "
-                     "yet (models/translator.h is missing)");
+    LoadTranslator(path);
+    return;
   }
   throw ModelError("model file '" + path + "' has arch '" + file.meta.arch +
                    "', not a D2 decoder (allowed: captioner, translator)");

@@ -8,7 +8,9 @@
 // latency), appends the rows (evaluation/d2_summary.h lists the columns)
 // and returns the unit summary plus corpus BLEU-4 of the clean and the
 // adversarial outputs. The attacks are deterministic: no random stream is
-// drawn. The header is torch-free; the implementation uses torch.
+// drawn. Translators run on the CPU whatever the worker's device (NMTSloth
+// builds its inputs there; the models are small). The header is torch-free;
+// the implementation uses torch.
 // Thread-safety: one executor per worker thread.
 #ifndef EFFROBUST_WORKERS_D2_EXECUTOR_H_
 #define EFFROBUST_WORKERS_D2_EXECUTOR_H_
@@ -24,7 +26,7 @@ namespace effrobust {
 std::unique_ptr<UnitExecutor> MakeD2Executor(const ExecutorPlacement& placement);
 
 // Loads the decoder checkpoint at `path` as the D2 executor will: arch
-// captioner (or translator), trained on `dataset` ("" = not checked).
+// captioner or translator, trained on `dataset` ("" = not checked).
 // Throws ModelError saying what is wrong.
 void CheckDecoderModelLoads(const std::string& path, const std::string& dataset);
 
