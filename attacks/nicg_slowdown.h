@@ -28,7 +28,7 @@ struct NicgSlowDownOptions {
   std::string norm = "l2";  // Default: l2 ("l2" or "linf")
   double budget = 1.0;      // Default: 1.0 (l2: sum of squares; linf: use 0.03)
   double c = 100;           // Default: 100 (penalty weight, as the reference)
-  double lr = 0.01;         // Default: 0.01 (Adam on w; the reference uses 0.001 for 1000 steps)
+  double lr = 0.05;         // Default: 0.05 (Adam on w; the reference uses 0.001 for 1000 steps)
   int64_t iterations = 100;  // Default: 100
   int64_t max_len = 60;     // Default: 60
 };

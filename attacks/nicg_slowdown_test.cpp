@@ -18,10 +18,11 @@ class NicgOnTrainedCaptioner : public ::testing::Test {
     ImageSet train = LoadFashionMnist(DefaultFashionMnistDir(), "train");
     ImageSet test = LoadFashionMnist(DefaultFashionMnistDir(), "test");
     TrainOptions o;
-    o.epochs = 2;
+    o.epochs = 8;  // decoder epochs: cheap, the encoder's output is cached
     o.batch_size = 64;
     o.seed = 3;
     CaptionerTrainOptions cap;
+    cap.encoder_epochs = 2;
     cap.train_scenes = 1500;
     cap.test_scenes = 100;
     cap.config.channels = 32;

@@ -89,7 +89,7 @@ torch::Tensor CaptionerImpl::Regions(const torch::Tensor& images) {
 
 torch::Tensor CaptionerImpl::Features(const torch::Tensor& regions,
                                       const torch::Tensor& item_logits) {
-  return regions + position_ + item_embed_(torch::softmax(item_logits, -1));
+  return regions + position_ + item_embed_(torch::log_softmax(item_logits, -1));
 }
 
 torch::Tensor CaptionerImpl::Encode(const torch::Tensor& images) {

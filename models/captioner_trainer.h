@@ -38,7 +38,7 @@ struct CaptionerTrainOptions {
   int64_t phrasing = 1;          // Default: 1 (train on phrasing k of CaptionsFor, "from left to
                                  // right : a shirt , a bag ..." — 19 % vs 11 % of scenes named
                                  // right in a 6000-scene trial; -1: captions[0], drawn per scene)
-  int64_t encoder_epochs = 3;    // Default: 3 (phase 1: encoder + item head on the item loss)
+  int64_t encoder_epochs = 5;    // Default: 5 (phase 1: encoder + item head on the item loss)
 };
 
 struct CaptionerEval {

@@ -21,6 +21,8 @@
 #include "evaluation/latency.h"
 #include "models/adaptive_vit_trainer.h"
 #include "models/captioner_trainer.h"
+#include "models/translator_trainer.h"
+#include "data/translation_pairs.h"
 #include "models/checkpoint.h"
 #include "models/victim_loader.h"
 #include "models/skip_net_trainer.h"
@@ -286,10 +288,21 @@ void TrainAndSaveModel(const TrainRequest& r) {
   }
   const int threads = r.threads > 0 ? r.threads : std::max(1u, std::thread::hardware_concurrency());
   torch::set_num_threads(threads);
-  const std::string dir = r.data_dir.empty() ? DefaultFashionMnistDir() : r.data_dir;
-  LogInfo("loading Fashion-MNIST from " + dir);
-  ImageSet train = LoadFashionMnist(dir, "train");
-  ImageSet test = LoadFashionMnist(dir, "test");
+  const bool text = r.arch == "translator";
+  const std::string dir = !r.data_dir.empty() ? r.data_dir
+                          : text              ? DefaultFreeDictDir()
+                                              : DefaultFashionMnistDir();
+  ImageSet train, test;
+  std::vector<DictPair> train_pairs, test_pairs;
+  if (text) {
+    LogInfo("loading FreeDict English-German word pairs from " + dir);
+    train_pairs = LoadTranslationPairs(dir, "train");
+    test_pairs = LoadTranslationPairs(dir, "test");
+  } else {
+    LogInfo("loading Fashion-MNIST from " + dir);
+    train = LoadFashionMnist(dir, "train");
+    test = LoadFashionMnist(dir, "test");
+  }
   TrainOptions o;
   o.name = r.name.empty() ? DefaultModelName(r.arch, r.cell) : r.name;
   o.epochs = r.epochs;
@@ -352,6 +365,17 @@ void TrainAndSaveModel(const TrainRequest& r) {
     LogInfo("captioner: " + std::to_string(cap.train_scenes) + " training scenes from the train "
             "split, " + std::to_string(cap.test_scenes) + " test scenes from the test split");
     trained = TrainCaptioner(train, test, o, cap);
+  } else if (r.arch == "translator") {
+    TranslatorTrainOptions tr;
+    if (!r.cell.empty()) tr.config.cell = r.cell;
+    if (tr.config.cell != "lstm" && tr.config.cell != "gru") {
+      throw ModelError("--cell '" + tr.config.cell + "' (allowed: lstm, gru)");
+    }
+    if (r.scenes > 0) throw ModelError("--scenes applies to --arch captioner only");
+    o.batch_size = 64;
+    LogInfo("translator: " + std::to_string(train_pairs.size()) + " training pairs, " +
+            std::to_string(test_pairs.size()) + " test pairs (characters)");
+    trained = TrainTranslator(train_pairs, test_pairs, o, tr);
   } else {
     std::string known;
     for (const auto& a : KnownArchs()) known += (known.empty() ? "" : ", ") + a;

@@ -65,11 +65,12 @@ const std::map<std::string, std::string> kCommandHelp = {
      "                    translator (FreeDict English-German, characters)\n"
      "  --name NAME       model name stored in the metadata (default sdn-fmnist, skipnet-fmnist,\n"
      "                    avit-fmnist, captioner-CELL, translator by arch)\n"
-     "  --epochs N        training epochs (default 2; captioner: 6 decoder epochs)\n"
+     "  --epochs N        training epochs (default 2; captioner: 6 decoder epochs; translator: 4)\n"
      "  --seed S          random seed (default 1)\n"
      "  --threads N       torch threads (default: all cores)\n"
-     "  --max-train N     use only the first N training images (default: all)\n"
-     "  --data DIR        Fashion-MNIST IDX directory (default /usr/share/datasets/fashion-mnist)\n"
+     "  --max-train N     use only the first N training images/pairs (default: all)\n"
+     "  --data DIR        Fashion-MNIST IDX directory (default /usr/share/datasets/fashion-mnist);\n"
+     "                    translator: dictd directory (default /usr/share/dictd)\n"
      "  --if-missing      do nothing if PATH exists\n"
      "  --force           replace an existing checkpoint\n"
      "  adaptive_vit only:\n"
@@ -230,7 +231,7 @@ int Train(const Args& a) {
   if (a.options.count("--name")) r.name = a.options.at("--name");
   if (a.options.count("--arch")) r.arch = a.options.at("--arch");
   if (a.options.count("--data")) r.data_dir = a.options.at("--data");
-  r.epochs = static_cast<int>(IntOption(a, "--epochs", r.arch == "captioner" ? 6 : 2));
+  r.epochs = static_cast<int>(IntOption(a, "--epochs", r.arch == "captioner" ? 6 : r.arch == "translator" ? 4 : 2));
   r.seed = IntOption(a, "--seed", 1);
   r.threads = static_cast<int>(IntOption(a, "--threads", 0));
   r.max_train = IntOption(a, "--max-train", 0);
