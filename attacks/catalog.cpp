@@ -148,7 +148,7 @@ std::vector<AttackInfo> BuildCatalog() {
         Real("budget", 1e-12, 1e6, {{"l2", "1.0"}, {"linf", "0.03"}}, {},
              "l2: sum of squared differences; linf: largest absolute difference"),
         Real("c", 0, 1e9, {{"*", "100"}}, {}, "weight of the budget penalty"),
-        Real("lr", 1e-12, 10, {{"*", "0.01"}}, {}, "Adam learning rate on the tanh-space image"),
+        Real("lr", 1e-12, 10, {{"*", "0.05"}}, {}, "Adam learning rate on the tanh-space image"),
         Int("iterations", 1, 100000, {{"*", "100"}}, {}, "Adam iterations"),
         Int("max_len", 1, 1000, {{"*", "60"}}, {},
             "greedy decoding limit while attacking (measurement uses the model's own)")}});

@@ -29,7 +29,7 @@ TEST(CatalogTest, NicgSlowDownBudgetDefaultsDependOnTheNorm) {
   EXPECT_EQ(std::get<std::string>(l2.at("norm")), "l2");
   EXPECT_DOUBLE_EQ(std::get<double>(l2.at("budget")), 1.0);
   EXPECT_DOUBLE_EQ(std::get<double>(l2.at("c")), 100);
-  EXPECT_DOUBLE_EQ(std::get<double>(l2.at("lr")), 0.01);
+  EXPECT_DOUBLE_EQ(std::get<double>(l2.at("lr")), 0.05);
   EXPECT_DOUBLE_EQ(std::get<double>(l2.at("iterations")), 100);
   EXPECT_DOUBLE_EQ(std::get<double>(l2.at("max_len")), 60);
   ParamMap linf = CompleteAttackParams("nicgslowdown", {{"norm", "linf"}});

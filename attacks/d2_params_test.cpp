@@ -15,7 +15,7 @@ TEST(NicgSlowDownOptionsTest, ComeFromTheCompletedCatalogParameters) {
   EXPECT_EQ(o.norm, "linf");
   EXPECT_DOUBLE_EQ(o.budget, 0.03);
   EXPECT_DOUBLE_EQ(o.c, 100);
-  EXPECT_DOUBLE_EQ(o.lr, 0.01);
+  EXPECT_DOUBLE_EQ(o.lr, 0.05);
   EXPECT_EQ(o.iterations, 100);
   EXPECT_EQ(o.max_len, 60);
   // The defaults of the catalog are the attack's own.
@@ -24,7 +24,10 @@ TEST(NicgSlowDownOptionsTest, ComeFromTheCompletedCatalogParameters) {
       NicgSlowDownOptionsFromParams(CompleteAttackParams("nicgslowdown", {}));
   EXPECT_EQ(l2.norm, d.norm);
   EXPECT_DOUBLE_EQ(l2.budget, d.budget);
+  EXPECT_DOUBLE_EQ(l2.c, d.c);
+  EXPECT_DOUBLE_EQ(l2.lr, d.lr);
   EXPECT_EQ(l2.iterations, d.iterations);
+  EXPECT_EQ(l2.max_len, d.max_len);
   EXPECT_THROW(NicgSlowDownOptionsFromParams({}), AttackError);
 }
 
