@@ -139,11 +139,42 @@ std::vector<AttackInfo> BuildCatalog() {
              "weight of the summed halting scores before the last block (ponder term: 1)"),
         Int("iterations", 1, 100000, {{"*", "50"}}, {}, "per_sample: sign-gradient steps"),
         Real("step", 0, 1, {{"*", "0.05"}}, {}, "per_sample: sign-gradient step size")}});
+  c.push_back(
+      {"nicgslowdown", "D2",
+       "NICGSlowDown: perturb a captioner's image (tanh space, Adam, penalty c * ReLU(d - budget)) "
+       "so greedy decoding delays <end> and keeps its tokens unsure; keeps the longest caption "
+       "within the budget",
+       {Norm({"l2", "linf"}),
+        Real("budget", 1e-12, 1e6, {{"l2", "1.0"}, {"linf", "0.03"}}, {},
+             "l2: sum of squared differences; linf: largest absolute difference"),
+        Real("c", 0, 1e9, {{"*", "100"}}, {}, "weight of the budget penalty"),
+        Real("lr", 1e-12, 10, {{"*", "0.05"}}, {}, "Adam learning rate on the tanh-space image"),
+        Int("iterations", 1, 100000, {{"*", "100"}}, {}, "Adam iterations"),
+        Int("max_len", 1, 1000, {{"*", "60"}}, {},
+            "greedy decoding limit while attacking (measurement uses the model's own)")}});
+  c.push_back(
+      {"nmtsloth", "D2",
+       "NMTSloth: up to `edits` one-character edits (substitute, insert, delete) of a "
+       "translator's source, ranked by the gradient at the source embeddings, so greedy "
+       "decoding emits <end> late; each round keeps the candidate with the most decoder steps",
+       {Int("edits", 1, 3, {{"*", "3"}}, {}, "character edits (iterations of the greedy search)"),
+        Int("candidates", 1, 10000, {{"*", "16"}}, {}, "candidate edits decoded per iteration"),
+        Int("max_len", 1, 1000, {{"*", "60"}}, {},
+            "greedy decoding limit while attacking (measurement uses the model's own)")}});
   // Families each family-specific attack targets (empty: every family).
+  // The classifier attacks (pgd, sponge) target every D1 family, the D2
+  // attacks their decoder family; only clean fits every family.
+  const std::vector<std::string> classifiers = {"early_exit", "skip_gate", "adaptive_token"};
   const std::map<std::string, std::vector<std::string>> targets = {
-      {"deepsloth", {"early_exit"}},  {"deepsloth_universal", {"early_exit"}},
-      {"ilfo", {"skip_gate"}},        {"gradmdm", {"skip_gate"}},
+      {"pgd", classifiers},
+      {"sponge", classifiers},
+      {"deepsloth", {"early_exit"}},
+      {"deepsloth_universal", {"early_exit"}},
+      {"ilfo", {"skip_gate"}},
+      {"gradmdm", {"skip_gate"}},
       {"slowformer", {"adaptive_token"}},
+      {"nicgslowdown", {"captioning"}},
+      {"nmtsloth", {"translation"}},
   };
   for (auto& a : c) {
     auto it = targets.find(a.name);

@@ -24,6 +24,43 @@ TEST(CatalogTest, DeepSlothL2UsesDecayingRadiusParameters) {
   EXPECT_EQ(p.count("step"), 0u);
 }
 
+TEST(CatalogTest, NicgSlowDownBudgetDefaultsDependOnTheNorm) {
+  ParamMap l2 = CompleteAttackParams("nicgslowdown", {});
+  EXPECT_EQ(std::get<std::string>(l2.at("norm")), "l2");
+  EXPECT_DOUBLE_EQ(std::get<double>(l2.at("budget")), 1.0);
+  EXPECT_DOUBLE_EQ(std::get<double>(l2.at("c")), 100);
+  EXPECT_DOUBLE_EQ(std::get<double>(l2.at("lr")), 0.05);
+  EXPECT_DOUBLE_EQ(std::get<double>(l2.at("iterations")), 100);
+  EXPECT_DOUBLE_EQ(std::get<double>(l2.at("max_len")), 60);
+  ParamMap linf = CompleteAttackParams("nicgslowdown", {{"norm", "linf"}});
+  EXPECT_DOUBLE_EQ(std::get<double>(linf.at("budget")), 0.03);
+}
+
+TEST(CatalogTest, NmtSlothTakesOneToThreeEdits) {
+  ParamMap p = CompleteAttackParams("nmtsloth", {});
+  EXPECT_DOUBLE_EQ(std::get<double>(p.at("edits")), 3);
+  EXPECT_DOUBLE_EQ(std::get<double>(p.at("candidates")), 16);
+  EXPECT_DOUBLE_EQ(std::get<double>(p.at("max_len")), 60);
+  EXPECT_THROW(CompleteAttackParams("nmtsloth", {{"edits", "4"}}), AttackError);
+  EXPECT_THROW(CompleteAttackParams("nmtsloth", {{"edits", "0"}}), AttackError);
+}
+
+TEST(CatalogTest, DecoderFamiliesGetCleanAndTheirOwnAttacksOnly) {
+  for (const auto& a : AttackCatalog()) {
+    const bool captioning = a.name == "clean" || a.name == "nicgslowdown";
+    const bool translation = a.name == "clean" || a.name == "nmtsloth";
+    EXPECT_EQ(AttackTargetsFamily(a.name, "captioning"), captioning) << a.name;
+    EXPECT_EQ(AttackTargetsFamily(a.name, "translation"), translation) << a.name;
+  }
+  for (std::string family : {"early_exit", "skip_gate", "adaptive_token"}) {
+    EXPECT_TRUE(AttackTargetsFamily("pgd", family)) << family;
+    EXPECT_TRUE(AttackTargetsFamily("sponge", family)) << family;
+    EXPECT_FALSE(AttackTargetsFamily("nicgslowdown", family)) << family;
+  }
+  EXPECT_EQ(FindAttack("nicgslowdown").category, "D2");
+  EXPECT_EQ(FindAttack("nmtsloth").category, "D2");
+}
+
 TEST(CatalogTest, FractionsParseAsNumbers) {
   ParamMap p = CompleteAttackParams("pgd", {{"eps", "4/255"}});
   EXPECT_DOUBLE_EQ(std::get<double>(p.at("eps")), 4.0 / 255.0);

@@ -216,4 +216,22 @@ std::vector<int64_t> ItemsNamed(const std::string& caption) {
   return counts;
 }
 
+uint64_t SceneSplitSeed(const std::string& split) {
+  if (split == "train") return kSceneTrainSeed;
+  if (split == "test") return kSceneTestSeed;
+  throw DataError("split '" + split + "' of dataset '" + kScenesDataset +
+                  "' is not known (allowed: train, test)");
+}
+
+std::vector<Scene> MakeScenes(const SceneGenerator& generator, int64_t begin, int64_t end) {
+  if (begin < 0 || end < begin) {
+    throw DataError("scene range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                    ") is invalid (allowed: 0 <= begin <= end)");
+  }
+  std::vector<Scene> out;
+  out.reserve(static_cast<size_t>(end - begin));
+  for (int64_t i = begin; i < end; ++i) out.push_back(generator.Make(i));
+  return out;
+}
+
 }  // namespace effrobust

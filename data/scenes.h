@@ -76,6 +76,26 @@ std::string ItemName(int64_t label, bool plural = false);
 // multiset can be read back with ItemsNamed.
 std::vector<std::string> CaptionsFor(const std::vector<SceneItem>& items, int64_t canvas);
 
+// The "fashion-mnist-scenes" dataset: scene i of split "train" ("test") is
+// SceneGenerator(Fashion-MNIST train (test), kSceneTrainSeed
+// (kSceneTestSeed), SceneOptions()).Make(i), for i < kSceneTrainCount
+// (kSceneTestCount). The captioner trainer draws its scenes from the same
+// definition (MakeScenes with SceneSplitSeed), so a model and the D2 units
+// that attack it see the same scenes.
+inline constexpr char kScenesDataset[] = "fashion-mnist-scenes";
+inline constexpr uint64_t kSceneTrainSeed = 1;
+inline constexpr uint64_t kSceneTestSeed = 2;
+inline constexpr int64_t kSceneTrainCount = 100000;
+inline constexpr int64_t kSceneTestCount = 10000;
+
+// The generator seed of a split of the scenes dataset. Throws DataError for
+// a split other than "train" / "test".
+uint64_t SceneSplitSeed(const std::string& split);
+
+// Scenes [begin, end) of `generator`. Throws DataError if begin < 0 or
+// end < begin.
+std::vector<Scene> MakeScenes(const SceneGenerator& generator, int64_t begin, int64_t end);
+
 // Class multiset named in a caption: counts[label] (size 10). Counts come
 // from number words ("a", "an", "one".."five") before an item name.
 std::vector<int64_t> ItemsNamed(const std::string& caption);

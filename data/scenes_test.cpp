@@ -132,6 +132,19 @@ TEST_F(SceneTest, OptionsThatCannotHoldTheItemsAreDataErrors) {
   EXPECT_THROW(SceneGenerator(empty, 1), DataError);
 }
 
+TEST_F(SceneTest, DatasetSplitsAreTheGeneratorsWithTheirSeeds) {
+  EXPECT_EQ(SceneSplitSeed("train"), kSceneTrainSeed);
+  EXPECT_EQ(SceneSplitSeed("test"), kSceneTestSeed);
+  EXPECT_THROW(SceneSplitSeed("validation"), DataError);
+  SceneGenerator g(*test_, SceneSplitSeed("test"));
+  std::vector<Scene> range = MakeScenes(g, 3, 6);
+  ASSERT_EQ(range.size(), 3u);
+  EXPECT_EQ(range[0].pixels, g.Make(3).pixels);
+  EXPECT_EQ(range[2].captions, g.Make(5).captions);
+  EXPECT_TRUE(MakeScenes(g, 4, 4).empty());
+  EXPECT_THROW(MakeScenes(g, 5, 4), DataError);
+}
+
 TEST(VocabularyTest, WordsRoundTripAndUnknownsBecomeUnk) {
   Vocabulary v = Vocabulary::FromTexts({"there is a coat", "a bag at the center"});
   EXPECT_EQ(v.Tokens()[0], "<pad>");

@@ -16,6 +16,9 @@
 
 namespace effrobust {
 
+// The dataset name experiments use for these pairs (translator checkpoints
+// record it as their dataset).
+inline constexpr char kTranslationDataset[] = "freedict-eng-deu";
 constexpr int64_t kTranslationTestPairs = 2000;       // size of the "test" split
 constexpr int64_t kTranslationTrainPairs = 60000;     // largest "train" split
 constexpr uint64_t kTranslationSplitSeed = 20220715;  // seed of the split's shuffle

@@ -50,6 +50,24 @@ TEST(CorpusBleu, SumsCountsOverTheCorpusBeforeDividing) {
               1e-12);
 }
 
+TEST(BleuStats, HandCountedStatisticsAndPoolingTwoCorporaEqualsTheirUnion) {
+  BleuStats a = CorpusBleuStats({T("the cat sat on the mat")}, {{T("the cat is on the mat")}}, 2);
+  EXPECT_EQ(a.matched, (std::vector<double>{5, 3}));
+  EXPECT_EQ(a.total, (std::vector<double>{6, 5}));
+  EXPECT_EQ(a.candidate_length, 6);
+  EXPECT_EQ(a.reference_length, 6);
+  BleuStats b = CorpusBleuStats({T("the cat")}, {{T("the cat sat on the mat")}}, 2);
+  BleuStats pooled;
+  pooled.Add(a);
+  pooled.Add(b);
+  const double together = CorpusBleu({T("the cat sat on the mat"), T("the cat")},
+                                     {{T("the cat is on the mat")}, {T("the cat sat on the mat")}},
+                                     2);
+  EXPECT_DOUBLE_EQ(pooled.Score(), together);
+  EXPECT_EQ(BleuStats().Score(), 0.0);
+  EXPECT_THROW(pooled.Add(CorpusBleuStats({T("a")}, {{T("a")}}, 4)), std::invalid_argument);
+}
+
 TEST(CorpusBleu, MismatchedSizesOrNoReferenceAreErrors) {
   EXPECT_THROW(CorpusBleu({T("a")}, {}), std::invalid_argument);
   EXPECT_THROW(CorpusBleu({T("a")}, {{}}), std::invalid_argument);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/error.h"
 #include "evaluation/efficacy.h"
 
 namespace effrobust {
@@ -57,6 +58,7 @@ std::string PointSuffix(const std::string& point) { return point.empty() ? "" : 
 
 std::vector<double> ColumnValues(const RowBatch& rows, const std::string& name) {
   const Column& c = rows.Get(name);
+  if (c.is_text) throw ResultsError("row batch: column '" + name + "' holds text, not numbers");
   if (c.is_int) return std::vector<double>(c.ints.begin(), c.ints.end());
   return c.reals;
 }

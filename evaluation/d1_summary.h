@@ -61,7 +61,8 @@ std::string PointSuffix(const std::string& point);
 // Throws ResultsError if a column is missing.
 std::map<std::string, double> SummarizeD1(const RowBatch& rows, const D1Layout& layout);
 
-// Values of an int or real column as doubles. Throws ResultsError if absent.
+// Values of an int or real column as doubles. Throws ResultsError if absent
+// or a text column.
 std::vector<double> ColumnValues(const RowBatch& rows, const std::string& name);
 
 }  // namespace effrobust

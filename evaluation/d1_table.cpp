@@ -6,25 +6,12 @@
 #include <tuple>
 
 #include "common/value.h"
+#include "evaluation/table_cells.h"
 
 namespace effrobust {
 namespace {
 
-std::string Fmt(double v) {
-  if (!std::isfinite(v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.4g", v);
-  return buf;
-}
-
-std::string CompactParams(const std::string& json) {
-  std::string out;
-  for (const auto& [k, v] : ParseFlatJson(json)) {
-    std::string text = std::holds_alternative<double>(v) ? Fmt(std::get<double>(v)) : std::get<std::string>(v);
-    out += (out.empty() ? "" : " ") + k + "=" + text;
-  }
-  return out.empty() ? "-" : out;
-}
+std::string Fmt(double v) { return FormatCell(v); }
 
 struct Pool {
   double n = 0;

@@ -1,11 +1,17 @@
 // The attention captioner's mechanics: shapes, greedy decoding stopping at
-// <end> and at max_len, both cells, and that teacher forcing learns.
+// <end> and at max_len, both cells, and that teacher forcing learns; its
+// checkpoints load with LoadCaptioner and not as classifier victims.
 #include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
 
 #include "common/error.h"
 #include "data/vocabulary.h"
 #include "models/captioner.h"
 #include "models/captioner_trainer.h"
+#include "models/victim_loader.h"
 
 namespace effrobust {
 namespace {
@@ -113,6 +119,94 @@ TEST(CaptionerConfigTest, ArchConfigRoundTripsAndBadValuesAreModelErrors) {
   c = Small("lstm");
   c.image_size = 60;
   EXPECT_THROW(Captioner{c}, ModelError);
+}
+
+// An untrained captioner saved as TrainCaptioner's result would be.
+class CaptionerCheckpoint : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/effrobust_captioner_test_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    vocab_tokens_ = Vocabulary::FromTexts({"a shirt and two shirts", "bag coat left"}).Tokens();
+    config_ = Small("gru");
+    config_.vocab = static_cast<int64_t>(vocab_tokens_.size());
+    torch::manual_seed(5);
+    model_ = Captioner(config_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Save(const std::string& name, std::function<void(ModelMetadata&)> edit = nullptr) {
+    ModelMetadata meta;
+    meta.name = name;
+    meta.arch = "captioner";
+    meta.dataset = "fashion-mnist-scenes";
+    meta.config.in_channels = 1;
+    meta.config.image_size = 64;
+    meta.config.num_classes = config_.vocab;
+    meta.config.channels.clear();
+    meta.arch_config = config_.ToArchConfig();
+    meta.arch_config["max_len"] = 17;
+    meta.vocabulary = vocab_tokens_;
+    if (edit) edit(meta);
+    const std::string path = dir_ + "/" + name + ".pt";
+    SaveModel(path, *model_, meta, true);
+    return path;
+  }
+
+  std::string dir_;
+  std::vector<std::string> vocab_tokens_;
+  CaptionerConfig config_;
+  Captioner model_{nullptr};
+};
+
+TEST_F(CaptionerCheckpoint, LoadsFrozenInEvalModeWithVocabularyAndMaxLen) {
+  LoadedCaptioner c = LoadCaptioner(Save("ok"));
+  EXPECT_FALSE(c.model->is_training());
+  for (const auto& p : c.model->parameters()) EXPECT_FALSE(p.requires_grad());
+  EXPECT_EQ(c.vocab.Tokens(), vocab_tokens_);
+  EXPECT_EQ(c.max_len, 17);
+  EXPECT_EQ(c.meta.dataset, "fashion-mnist-scenes");
+  EXPECT_EQ(c.model->config().cell, "gru");
+  // Same network: the same greedy tokens as the model that was saved.
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  torch::Tensor x = torch::rand({2, 1, 64, 64});
+  EXPECT_EQ(c.model->Greedy(x, 17).tokens, model_->Greedy(x, 17).tokens);
+}
+
+std::string ModelErrorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ModelError& e) {
+    return e.what();
+  }
+  return "no ModelError";
+}
+
+TEST_F(CaptionerCheckpoint, WrongArchOrMissingVocabularyAreModelErrorsNamingTheFile) {
+  const std::string no_vocab = Save("novocab", [](ModelMetadata& m) { m.vocabulary.clear(); });
+  std::string e = ModelErrorOf([&] { LoadCaptioner(no_vocab); });
+  EXPECT_NE(e.find("'" + no_vocab + "' has no vocabulary"), std::string::npos) << e;
+  const std::string short_vocab =
+      Save("short", [](ModelMetadata& m) { m.vocabulary.pop_back(); });
+  e = ModelErrorOf([&] { LoadCaptioner(short_vocab); });
+  EXPECT_NE(e.find("'" + short_vocab + "' has a vocabulary of"), std::string::npos) << e;
+  const std::string other = Save("other", [](ModelMetadata& m) { m.arch = "skip_net"; });
+  e = ModelErrorOf([&] { LoadCaptioner(other); });
+  EXPECT_NE(e.find("'" + other + "' has arch 'skip_net', expected 'captioner'"),
+            std::string::npos)
+      << e;
+  e = ModelErrorOf([&] { LoadCaptioner(dir_ + "/missing.pt"); });
+  EXPECT_NE(e.find("missing.pt"), std::string::npos) << e;
+}
+
+TEST_F(CaptionerCheckpoint, IsNotAClassifierVictim) {
+  const std::string path = Save("cap");
+  const std::string e = ModelErrorOf([&] { LoadVictim(path); });
+  EXPECT_NE(e.find("arch 'captioner', a captioning decoder, not a classifier victim"),
+            std::string::npos)
+      << e;
 }
 
 TEST(SceneItemTargetsTest, EachItemsClassSitsAtTheRegionOfItsCellCentreAndNoneElsewhere) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -14,13 +15,6 @@ namespace effrobust {
 namespace {
 
 constexpr int64_t kProgressEvery = 50;
-
-std::vector<Scene> MakeScenes(const SceneGenerator& g, int64_t n) {
-  std::vector<Scene> out;
-  out.reserve(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) out.push_back(g.Make(i));
-  return out;
-}
 
 // Phrasing k of the scene as CaptionsFor orders them (captions[0] was
 // swapped with a drawn one; the last phrasing when a scene has fewer).
@@ -167,8 +161,8 @@ TrainedModel TrainCaptioner(const ImageSet& fmnist_train, const ImageSet& fmnist
   const double t0 = MonotonicSeconds();
   SceneGenerator train_gen(fmnist_train, cap.train_seed, cap.scenes);
   SceneGenerator test_gen(fmnist_test, cap.test_seed, cap.scenes);
-  const std::vector<Scene> train = MakeScenes(train_gen, cap.train_scenes);
-  const std::vector<Scene> test = MakeScenes(test_gen, cap.test_scenes);
+  const std::vector<Scene> train = MakeScenes(train_gen, 0, cap.train_scenes);
+  const std::vector<Scene> test = MakeScenes(test_gen, 0, cap.test_scenes);
   const Vocabulary vocab = SceneVocabulary(train);
   CaptionerConfig cfg = cap.config;
   cfg.vocab = vocab.size();
@@ -274,7 +268,7 @@ TrainedModel TrainCaptioner(const ImageSet& fmnist_train, const ImageSet& fmnist
   ModelMetadata& meta = out.meta;
   meta.name = options.name;
   meta.arch = "captioner";
-  meta.dataset = "fashion-mnist-scenes";
+  meta.dataset = kScenesDataset;
   meta.config.in_channels = 1;
   meta.config.image_size = cfg.image_size;
   meta.config.num_classes = cfg.vocab;
@@ -304,6 +298,64 @@ TrainedModel TrainCaptioner(const ImageSet& fmnist_train, const ImageSet& fmnist
   out.summary = buf;
   out.module = model.ptr();
   return out;
+}
+
+LoadedCaptioner LoadCaptioner(const std::string& path) {
+  ModelFile file = ReadModelFile(path);
+  const ModelMetadata& meta = file.meta;
+  if (meta.arch != kCaptionerArch) {
+    throw ModelError("model file '" + path + "' has arch '" + meta.arch + "', expected '" +
+                     kCaptionerArch + "'");
+  }
+  if (meta.vocabulary.empty()) {
+    throw ModelError("model file '" + path +
+                     "' has no vocabulary in its metadata (a captioner needs the word "
+                     "vocabulary it was trained with)");
+  }
+  // "[layer] msg" of a nested error as "msg".
+  auto reason = [](const std::exception& e) {
+    const std::string what = e.what();
+    const size_t close = what.find("] ");
+    return what.rfind("[", 0) == 0 && close != std::string::npos ? what.substr(close + 2) : what;
+  };
+  auto fail = [&](const std::exception& e) -> ModelError {
+    return ModelError("model file '" + path + "': " + reason(e));
+  };
+  CaptionerConfig config;
+  try {
+    config = CaptionerConfig::FromArchConfig(meta.config.image_size, meta.arch_config);
+  } catch (const ModelError& e) {
+    throw fail(e);
+  }
+  std::optional<Vocabulary> vocab_or;
+  try {
+    vocab_or = Vocabulary::FromTokens(meta.vocabulary, false);
+  } catch (const DataError& e) {
+    throw fail(e);
+  }
+  Vocabulary vocab = std::move(*vocab_or);
+  if (config.vocab != vocab.size()) {
+    throw ModelError("model file '" + path + "' has a vocabulary of " +
+                     std::to_string(vocab.size()) + " tokens but a network for " +
+                     std::to_string(config.vocab));
+  }
+  int64_t max_len = 60;
+  auto it = meta.arch_config.find("max_len");
+  if (it != meta.arch_config.end()) max_len = static_cast<int64_t>(it->second);
+  if (max_len < 1) {
+    throw ModelError("model file '" + path + "' has max_len " + std::to_string(max_len) +
+                     " (allowed: 1 or more)");
+  }
+  Captioner model{nullptr};
+  try {
+    model = Captioner(config);
+  } catch (const ModelError& e) {
+    throw fail(e);
+  }
+  LoadParameters(file, *model);
+  model->eval();
+  for (auto& p : model->parameters()) p.set_requires_grad(false);
+  return LoadedCaptioner{model, std::move(vocab), meta, max_len};
 }
 
 }  // namespace effrobust

@@ -1,7 +1,10 @@
 // Which family of dynamic computation each model arch belongs to, without
 // torch, so the orchestrator can check experiments before any model loads.
-// models/victim_loader.cpp loads exactly these archs (a test keeps the two
-// in step). Header-only, thread-safe.
+// Two kinds of arch: classifier victims (D1 families, loaded as a
+// VictimModel by models/victim_loader.cpp) and autoregressive decoders (D2
+// families: captioners and translators, loaded by their own Load* function
+// and run by the D2 executor). A test keeps this table and the loaders in
+// step. Header-only, thread-safe.
 #ifndef EFFROBUST_MODELS_FAMILIES_H_
 #define EFFROBUST_MODELS_FAMILIES_H_
 
@@ -17,8 +20,19 @@ inline const std::vector<std::pair<std::string, std::string>>& ArchFamilies() {
       {"multi_exit_cnn", "early_exit"},
       {"skip_net", "skip_gate"},
       {"adaptive_vit", "adaptive_token"},
+      {"captioner", "captioning"},
+      {"translator", "translation"},
   };
   return archs;
+}
+
+// The D2 families: decoders whose cost is the number of decoding steps.
+inline constexpr char kFamilyCaptioning[] = "captioning";
+inline constexpr char kFamilyTranslation[] = "translation";
+
+// True for a D2 (decoder) family, false for a D1 classifier family or "".
+inline bool IsDecoderFamily(const std::string& family) {
+  return family == kFamilyCaptioning || family == kFamilyTranslation;
 }
 
 // The family of `arch`, or "" if effrobust does not know it.

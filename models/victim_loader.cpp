@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "evaluation/d1_summary.h"
+#include "models/families.h"
 #include "models/adaptive_vit_victim.h"
 #include "models/multi_exit_victim.h"
 #include "models/skip_net_victim.h"
@@ -83,6 +84,12 @@ const std::map<std::string, ArchEntry>& Archs() {
 LoadedVictim LoadVictim(const std::string& path, const std::string& dataset) {
   ModelFile file = ReadModelFile(path, dataset);
   auto it = Archs().find(file.meta.arch);
+  const std::string family = FamilyOfArchName(file.meta.arch);
+  if (it == Archs().end() && IsDecoderFamily(family)) {
+    throw ModelError("model file '" + path + "' has arch '" + file.meta.arch + "', a " + family +
+                     " decoder, not a classifier victim (load it with Load" +
+                     (family == kFamilyCaptioning ? "Captioner" : "Translator") + ")");
+  }
   if (it == Archs().end()) {
     std::string known;
     for (const auto& a : KnownArchs()) known += (known.empty() ? "" : ", ") + a;

@@ -1,5 +1,7 @@
-// Loads any saved dynamic model as a VictimModel, dispatching on the arch
-// recorded in its metadata. The one place that knows every arch.
+// Loads any saved classifier victim (the D1 families) as a VictimModel,
+// dispatching on the arch recorded in its metadata. Decoder archs (the D2
+// families of models/families.h: captioner, translator) are not
+// VictimModels; LoadCaptioner / LoadTranslator load them.
 #ifndef EFFROBUST_MODELS_VICTIM_LOADER_H_
 #define EFFROBUST_MODELS_VICTIM_LOADER_H_
 
@@ -19,11 +21,12 @@ struct LoadedVictim {
 
 // Loads the model at `path` (eval mode, parameters frozen). Throws
 // ModelError naming the file if it is missing, unreadable, of an unknown
-// arch, trained on another dataset than `dataset` (empty: not checked), or
-// lacks what its family needs (e.g. early-exit thresholds).
+// arch or a decoder arch, trained on another dataset than `dataset` (empty:
+// not checked), or lacks what its family needs (e.g. early-exit thresholds).
 LoadedVictim LoadVictim(const std::string& path, const std::string& dataset = "");
 
-// Arch names LoadVictim knows, and the family of an arch ("" if unknown).
+// Arch names LoadVictim knows (classifier victims only), and the family of
+// such an arch ("" if unknown or a decoder arch).
 std::vector<std::string> KnownArchs();
 std::string FamilyOfArch(const std::string& arch);
 

@@ -28,7 +28,7 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// Reads "<model path>.json" and checks the model suits the spec's datasets.
+// Reads "<model path>.json" and checks that effrobust knows the model's arch.
 ModelRecord CheckModelMetadata(const ExperimentSpec& spec, const ModelSpec& model) {
   const std::string meta_path = model.path + ".json";
   const std::string where = spec.file + ":" + std::to_string(model.line) + ": model '" +
@@ -57,14 +57,35 @@ ModelRecord CheckModelMetadata(const ExperimentSpec& spec, const ModelSpec& mode
     throw SpecError(spec.file + ":" + std::to_string(model.line) + ": model '" + model.name +
                     "' has arch '" + Printable(rec.arch) + "' (allowed: " + known + ")");
   }
+  return rec;
+}
+
+// Each model runs on the dataset it was trained on: every model's dataset
+// must be among the spec's datasets, and every dataset must be some model's.
+void CheckModelDatasets(const ExperimentSpec& spec, const std::vector<ModelRecord>& models) {
+  std::set<std::string> names;
+  for (const auto& ds : spec.datasets) names.insert(ds.name);
+  for (const ModelRecord& rec : models) {
+    if (names.count(rec.dataset)) continue;
+    const DatasetSpec& ds = spec.datasets.front();
+    throw SpecError(spec.file + ":" + std::to_string(ds.line) + ": dataset '" + ds.name +
+                    "' does not match model '" + rec.name + "' (" + Printable(rec.path) +
+                    "), which was trained on '" + Printable(rec.dataset) + "' (allowed: list '" +
+                    Printable(rec.dataset) + "' under datasets, or leave the model out)");
+  }
   for (const auto& ds : spec.datasets) {
-    if (ds.name != rec.dataset) {
+    bool used = false;
+    std::string trained;
+    for (const ModelRecord& rec : models) {
+      used = used || rec.dataset == ds.name;
+      trained += (trained.empty() ? "" : ", ") + rec.name + " on '" + Printable(rec.dataset) + "'";
+    }
+    if (!used) {
       throw SpecError(spec.file + ":" + std::to_string(ds.line) + ": dataset '" + ds.name +
-                      "' does not match model '" + model.name + "' (" + Printable(model.path) +
-                      "), which was trained on '" + Printable(rec.dataset) + "'");
+                      "' is not the training dataset of any model, so no unit would read it "
+                      "(models: " + trained + ")");
     }
   }
-  return rec;
 }
 
 }  // namespace
@@ -115,14 +136,21 @@ SlurmProvenance SlurmFromEnvironment() {
 
 std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec, const PreflightOptions& checks) {
   CheckRunDirectory(spec);
-  CheckDatasetFiles(spec, checks.data_dir);
-  std::map<std::string, std::string> hashes, families;
+  CheckDatasetFiles(spec, checks.data_dir, checks.freedict_dir);
+  std::map<std::string, std::string> hashes, families, datasets;
+  std::vector<ModelRecord> records;
   for (const auto& m : spec.models) {
-    CheckModelFile(spec, m, checks.validate_model);
-    families[m.name] = FamilyOfArchName(CheckModelMetadata(spec, m).arch);
+    CheckModelFile(spec, m, nullptr);  // the file itself, before its metadata
+    records.push_back(CheckModelMetadata(spec, m));
+    families[m.name] = FamilyOfArchName(records.back().arch);
+    datasets[m.name] = records.back().dataset;
+  }
+  CheckModelDatasets(spec, records);
+  for (const auto& m : spec.models) {
+    CheckModelFile(spec, m, checks.validate_model, datasets[m.name]);
     hashes[m.name] = ModelFileHash(m.path);
   }
-  return ExpandUnits(spec, hashes, families);
+  return ExpandUnits(spec, hashes, families, datasets);
 }
 
 PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env) {

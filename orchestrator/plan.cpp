@@ -89,7 +89,8 @@ UnitPlan WorkUnit::ToPlan() const {
 
 std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
                                   const std::map<std::string, std::string>& model_hashes,
-                                  const std::map<std::string, std::string>& model_families) {
+                                  const std::map<std::string, std::string>& model_families,
+                                  const std::map<std::string, std::string>& model_datasets) {
   CheckUnitCount(spec);
   auto fits = [&](const ModelSpec& model, const AttackGrid& grid) {
     auto f = model_families.find(model.name);
@@ -117,7 +118,9 @@ std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
   for (const auto& model : spec.models) {
     auto h = model_hashes.find(model.name);
     const std::string model_hash = h == model_hashes.end() ? "" : h->second;
+    auto trained_on = model_datasets.find(model.name);
     for (const auto& ds : spec.datasets) {
+      if (trained_on != model_datasets.end() && trained_on->second != ds.name) continue;
       for (int64_t begin = ds.begin; begin < ds.end; begin += ds.shard_size) {
         const int64_t end = std::min(ds.end, begin + ds.shard_size);
         for (const auto& grid : spec.attacks) {

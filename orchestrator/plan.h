@@ -44,9 +44,13 @@ inline constexpr int64_t kMaxUnits = 100000;
 // (models/families.h); (model, attack) pairs whose attack does not target
 // the model's family are left out, and an attack that fits none of the
 // models is a SpecError. A model missing from it fits every attack.
+// `model_datasets` maps model name -> the dataset it was trained on;
+// (model, dataset) pairs that differ are left out (a model missing from it
+// runs on every dataset).
 std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
                                   const std::map<std::string, std::string>& model_hashes,
-                                  const std::map<std::string, std::string>& model_families = {});
+                                  const std::map<std::string, std::string>& model_families = {},
+                                  const std::map<std::string, std::string>& model_datasets = {});
 
 // Content hash (16 hex digits) of the file at `path`. Throws SpecError
 // naming the file if it cannot be read.

@@ -138,5 +138,41 @@ TEST(PlanTest, AttackFittingNoModelIsAnErrorNamingFamilies) {
   }
 }
 
+// A D2 experiment: two captioners and a translator, each on its own
+// dataset, with clean, the captioning attack and the translation attack.
+ExperimentSpec D2Spec() {
+  return ParseSpec(
+      "name: t\nseed: 3\nmodels: [{name: lstm, path: a.pt}, {name: gru, path: b.pt},\n"
+      "  {name: sdn, path: c.pt}]\n"
+      "datasets: [{name: fashion-mnist-scenes, range: [0, 100], shard_size: 50},\n"
+      "  {name: fashion-mnist, range: [0, 30], shard_size: 30}]\n"
+      "attacks:\n  - name: clean\n  - {name: nicgslowdown, params: {norm: [l2, linf]}}\n"
+      "  - name: pgd\n  - name: sponge\n",
+      "t.yaml");
+}
+
+TEST(PlanTest, EachModelRunsOnlyOnTheDatasetItWasTrainedOn) {
+  auto units = ExpandUnits(D2Spec(), {},
+                           {{"lstm", "captioning"}, {"gru", "captioning"}, {"sdn", "early_exit"}},
+                           {{"lstm", "fashion-mnist-scenes"},
+                            {"gru", "fashion-mnist-scenes"},
+                            {"sdn", "fashion-mnist"}});
+  std::multiset<std::string> pairs;
+  for (const auto& u : units) pairs.insert(u.model + "/" + u.dataset + "/" + u.attack);
+  // Captioners: 2 scene shards x (clean + nicgslowdown l2, linf); never
+  // pgd or sponge (classifier attacks) and never Fashion-MNIST images.
+  EXPECT_EQ(pairs.count("lstm/fashion-mnist-scenes/clean"), 2u);
+  EXPECT_EQ(pairs.count("gru/fashion-mnist-scenes/nicgslowdown"), 4u);
+  EXPECT_EQ(pairs.count("lstm/fashion-mnist-scenes/pgd"), 0u);
+  EXPECT_EQ(pairs.count("lstm/fashion-mnist-scenes/sponge"), 0u);
+  EXPECT_EQ(pairs.count("lstm/fashion-mnist/clean"), 0u);
+  // The classifier: 1 shard x (clean, pgd, sponge), never scenes or NICGSlowDown.
+  EXPECT_EQ(pairs.count("sdn/fashion-mnist/clean"), 1u);
+  EXPECT_EQ(pairs.count("sdn/fashion-mnist/pgd"), 1u);
+  EXPECT_EQ(pairs.count("sdn/fashion-mnist-scenes/clean"), 0u);
+  EXPECT_EQ(pairs.count("sdn/fashion-mnist/nicgslowdown"), 0u);
+  EXPECT_EQ(units.size(), 2u * 2 * 3 + 3);
+}
+
 }  // namespace
 }  // namespace effrobust

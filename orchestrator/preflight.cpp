@@ -14,6 +14,8 @@
 #include "common/error.h"
 #include "common/value.h"
 #include "data/fashion_mnist.h"
+#include "data/freedict.h"
+#include "data/translation_pairs.h"
 #include "orchestrator/experiment.h"
 #include "results/index.h"
 #include "results/shard.h"
@@ -122,13 +124,34 @@ std::string ShardProblem(const std::string& path, std::vector<DoneUnit> units) {
 
 }  // namespace
 
-void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir) {
+void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
+                       const std::string& freedict_dir) {
   const char* env = std::getenv("EFFROBUST_FASHION_MNIST_DIR");
   const bool from_env = data_dir.empty() && env != nullptr && env[0] != '\0';
   const std::string dir = data_dir.empty() ? DefaultFashionMnistDir() : data_dir;
+  const char* dict_env = std::getenv("EFFROBUST_FREEDICT_DIR");
+  const bool dict_from_env = freedict_dir.empty() && dict_env != nullptr && dict_env[0] != '\0';
+  const std::string dict_dir = freedict_dir.empty() ? DefaultFreeDictDir() : freedict_dir;
   std::set<std::pair<std::string, std::string>> checked;
   for (const DatasetSpec& ds : spec.datasets) {
     if (!checked.insert({ds.name, ds.split}).second) continue;
+    if (ds.name == kTranslationDataset) {
+      // What LoadFreeDict(dir, "freedict-eng-deu") reads; both splits.
+      for (const char* suffix : {".index", ".dict.dz"}) {
+        const std::string file = dict_dir + "/freedict-eng-deu" + suffix;
+        const std::string problem = FileProblem(file);
+        if (problem.empty()) continue;
+        throw SpecError(At(spec, ds.line) + "dataset '" + ds.name + "' split '" + ds.split +
+                        "' needs file '" + Printable(file) + "', which " + problem +
+                        " (looked in '" + Printable(dict_dir) + "'" +
+                        (dict_from_env ? ", from EFFROBUST_FREEDICT_DIR" : "") +
+                        "; allowed: the dictd files of the Debian package dict-freedict-eng-deu: "
+                        "apt-get install dict-freedict-eng-deu, or set EFFROBUST_FREEDICT_DIR to "
+                        "a directory holding them)");
+      }
+      continue;
+    }
+    // fashion-mnist, and fashion-mnist-scenes made of its items.
     std::vector<std::string> files;
     try {
       files = FashionMnistFiles(dir, ds.split);
@@ -150,7 +173,7 @@ void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir) 
 }
 
 void CheckModelFile(const ExperimentSpec& spec, const ModelSpec& model,
-                    const ModelValidator& validate) {
+                    const ModelValidator& validate, const std::string& dataset) {
   const std::string where = At(spec, model.line) + "model '" + Printable(model.name) + "' path '" +
                             Printable(model.path) + "' ";
   const std::string allowed =
@@ -159,7 +182,8 @@ void CheckModelFile(const ExperimentSpec& spec, const ModelSpec& model,
   if (!problem.empty()) throw SpecError(where + problem + allowed);
   if (!validate) return;
   try {
-    validate(model.path, spec.datasets.empty() ? "" : spec.datasets.front().name);
+    validate(model.path,
+             !dataset.empty() || spec.datasets.empty() ? dataset : spec.datasets.front().name);
   } catch (const std::exception& e) {
     throw SpecError(where + "cannot be loaded: " + Reason(e.what()) + allowed);
   }

@@ -27,18 +27,25 @@ using ModelValidator = std::function<void(const std::string& path, const std::st
 struct PreflightOptions {
   ModelValidator validate_model;  // Default: none (file-level checks only)
   std::string data_dir;           // Default "": DefaultFashionMnistDir()
+  std::string freedict_dir;       // Default "": DefaultFreeDictDir()
 };
 
-// Every file that each (dataset, split) of `spec` reads exists in `data_dir`
-// ("" = DefaultFashionMnistDir()) and is a readable regular file. The error
-// names the missing file and how to get it (Debian package
-// dataset-fashion-mnist, or EFFROBUST_FASHION_MNIST_DIR).
-void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir);
+// Every file that each (dataset, split) of `spec` reads exists and is a
+// readable regular file: fashion-mnist and fashion-mnist-scenes (composed of
+// Fashion-MNIST items of the same split) read the split's IDX files in
+// `data_dir` ("" = DefaultFashionMnistDir()); freedict-eng-deu reads the
+// dictd files of FreeDict's English-German dictionary in `freedict_dir`
+// ("" = DefaultFreeDictDir()). The error names the dataset, the missing
+// file and how to get it (the Debian package dataset-fashion-mnist or
+// dict-freedict-eng-deu, or EFFROBUST_FASHION_MNIST_DIR /
+// EFFROBUST_FREEDICT_DIR).
+void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
+                       const std::string& freedict_dir = "");
 
 // `model.path` is a readable, non-empty regular file and, if `validate` is
-// set, loads as a model for the spec's first dataset.
+// set, loads as a model for `dataset` ("" = the spec's first dataset).
 void CheckModelFile(const ExperimentSpec& spec, const ModelSpec& model,
-                    const ModelValidator& validate);
+                    const ModelValidator& validate, const std::string& dataset = "");
 
 // If spec.output exists it must be a directory; if it holds an index, the
 // index must open and every run recorded in it must carry spec.name (the

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 #include "common/error.h"
@@ -172,6 +174,48 @@ TEST_F(PreflightTest, DatasetDirectoryComesFromTheEnvironmentByDefault) {
       << m;
 }
 
+TEST_F(PreflightTest, ScenesNeedTheFashionMnistFilesOfTheirSplit) {
+  fs::remove(data_dir() + "/train-labels-idx1-ubyte.gz");
+  const ExperimentSpec spec = ParseSpec(
+      "name: t\nmodels: [{name: m, path: " + model() +
+          "}]\ndatasets: [{name: fashion-mnist-scenes, split: train, range: [0, 10]}]\n"
+          "attacks: [{name: clean}]\n",
+      "exp.yaml");
+  const std::string m = ErrorOf([&] { CheckDatasetFiles(spec, data_dir()); });
+  EXPECT_NE(m.find("dataset 'fashion-mnist-scenes' split 'train' needs file '" + data_dir() +
+                   "/train-labels-idx1-ubyte.gz', which does not exist"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("apt-get install dataset-fashion-mnist"), std::string::npos) << m;
+}
+
+TEST_F(PreflightTest, FreeDictNeedsTheDictdFilesAndNamesTheirPackage) {
+  const std::string dict = tmp_.File("dictd");
+  fs::create_directory(dict);
+  Write(dict + "/freedict-eng-deu.index", "00databaseurl\tA\tB\n");
+  ExperimentSpec spec;
+  spec.file = "exp.yaml";
+  DatasetSpec ds;
+  ds.name = "freedict-eng-deu";
+  ds.split = "test";
+  ds.line = 4;
+  spec.datasets.push_back(ds);
+  std::string m = ErrorOf([&] { CheckDatasetFiles(spec, data_dir(), dict); });
+  EXPECT_NE(m.find("exp.yaml:4: dataset 'freedict-eng-deu' split 'test' needs file '" + dict +
+                   "/freedict-eng-deu.dict.dz', which does not exist"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("apt-get install dict-freedict-eng-deu"), std::string::npos) << m;
+  EXPECT_NE(m.find("EFFROBUST_FREEDICT_DIR"), std::string::npos) << m;
+  Write(dict + "/freedict-eng-deu.dict.dz", "dz");
+  EXPECT_EQ(ErrorOf([&] { CheckDatasetFiles(spec, data_dir(), dict); }), "");
+  // The directory comes from the environment by default.
+  setenv("EFFROBUST_FREEDICT_DIR", tmp_.File("nowhere").c_str(), 1);
+  m = ErrorOf([&] { CheckDatasetFiles(spec, data_dir()); });
+  unsetenv("EFFROBUST_FREEDICT_DIR");
+  EXPECT_NE(m.find("', from EFFROBUST_FREEDICT_DIR"), std::string::npos) << m;
+}
+
 // ---- model files ----
 
 struct ModelCase {
@@ -332,6 +376,55 @@ TEST_F(PreflightTest, MissingShardIsNotAnErrorItsUnitsAreRedone) {
   MakeRun("t");
   fs::rename(output() + "/" + kShard, output() + "/moved.h5");
   EXPECT_EQ(ErrorOf([&] { CheckDoneShards(Spec()); }), "");
+}
+
+// ---- models and their datasets ----
+
+// A classifier on Fashion-MNIST and a captioner on scenes in one experiment:
+// each is validated against, and planned on, its own dataset.
+TEST_F(PreflightTest, EachModelIsCheckedAndPlannedOnItsOwnDataset) {
+  const std::string cap = tmp_.File("cap.pt");
+  Write(cap, "captioner bytes");
+  Write(cap + ".json", R"({"arch": "captioner", "dataset": "fashion-mnist-scenes"})");
+  const std::string text = "name: t\noutput: " + output() + "\nmodels: [{name: m, path: " +
+                           model() + "}, {name: cap, path: " + cap +
+                           "}]\ndatasets: [{name: fashion-mnist, range: [0, 10]},\n"
+                           "  {name: fashion-mnist-scenes, range: [0, 20], shard_size: 10}]\n"
+                           "attacks: [{name: clean}, {name: nicgslowdown}]\n";
+  PreflightOptions checks;
+  checks.data_dir = data_dir();
+  std::map<std::string, std::string> validated;
+  checks.validate_model = [&](const std::string& p, const std::string& d) { validated[p] = d; };
+  const std::vector<WorkUnit> units = PlanExperiment(ParseSpec(text, "exp.yaml"), checks);
+  EXPECT_EQ(validated[model()], "fashion-mnist");
+  EXPECT_EQ(validated[cap], "fashion-mnist-scenes");
+  std::multiset<std::string> planned;
+  for (const auto& u : units) planned.insert(u.model + "/" + u.dataset + "/" + u.attack);
+  EXPECT_EQ(planned, (std::multiset<std::string>{
+                         "m/fashion-mnist/clean", "cap/fashion-mnist-scenes/clean",
+                         "cap/fashion-mnist-scenes/clean", "cap/fashion-mnist-scenes/nicgslowdown",
+                         "cap/fashion-mnist-scenes/nicgslowdown"}));
+}
+
+TEST_F(PreflightTest, ModelWithoutItsDatasetAndDatasetWithoutAModelAreSpecErrors) {
+  PreflightOptions checks;
+  checks.data_dir = data_dir();
+  const std::string scenes = "name: t\noutput: " + output() + "\nmodels: [{name: m, path: " +
+                             model() + "}]\ndatasets: [{name: fashion-mnist-scenes}]\n"
+                             "attacks: [{name: clean}]\n";
+  std::string m = ErrorOf([&] { PlanExperiment(ParseSpec(scenes, "exp.yaml"), checks); });
+  EXPECT_NE(m.find("exp.yaml:4: dataset 'fashion-mnist-scenes' does not match model 'm' (" +
+                   model() + "), which was trained on 'fashion-mnist'"),
+            std::string::npos)
+      << m;
+  const std::string both = "name: t\noutput: " + output() + "\nmodels: [{name: m, path: " +
+                           model() + "}]\ndatasets: [{name: fashion-mnist},\n"
+                           "  {name: fashion-mnist-scenes}]\nattacks: [{name: clean}]\n";
+  m = ErrorOf([&] { PlanExperiment(ParseSpec(both, "exp.yaml"), checks); });
+  EXPECT_NE(m.find("exp.yaml:5: dataset 'fashion-mnist-scenes' is not the training dataset of "
+                   "any model"),
+            std::string::npos)
+      << m;
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include "attacks/catalog.h"
 #include "common/error.h"
 #include "common/value.h"
+#include "data/scenes.h"
+#include "data/translation_pairs.h"
 #include "defenses/catalog.h"
 
 namespace effrobust {
@@ -312,13 +314,28 @@ void ParseDefenses(const SpecReader& r, const YAML::Node& root, ExperimentSpec* 
 }  // namespace
 
 int64_t DatasetSplitSize(const std::string& name, const std::string& split) {
-  if (name != "fashion-mnist") {
-    throw SpecError("dataset '" + Printable(name) + "' is not known (allowed: fashion-mnist)");
+  struct Sizes {
+    const char* name;
+    int64_t train;
+    int64_t test;
+  };
+  static const Sizes kDatasets[] = {
+      {"fashion-mnist", 60000, 10000},
+      {kScenesDataset, kSceneTrainCount, kSceneTestCount},
+      // The train split holds at most this many pairs (what the dictionary
+      // yields); a unit past its end fails naming the true size.
+      {kTranslationDataset, kTranslationTrainPairs, kTranslationTestPairs},
+  };
+  std::string known;
+  for (const Sizes& d : kDatasets) {
+    known += (known.empty() ? "" : ", ") + std::string(d.name);
+    if (name != d.name) continue;
+    if (split == "train") return d.train;
+    if (split == "test") return d.test;
+    throw SpecError("split '" + Printable(split) + "' of dataset '" + name +
+                    "' is not known (allowed: train, test)");
   }
-  if (split == "train") return 60000;
-  if (split == "test") return 10000;
-  throw SpecError("split '" + Printable(split) + "' of dataset '" + name +
-                  "' is not known (allowed: train, test)");
+  throw SpecError("dataset '" + Printable(name) + "' is not known (allowed: " + known + ")");
 }
 
 ExperimentSpec ParseSpec(const std::string& text, const std::string& file) {

@@ -64,7 +64,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadSpec{"seed: 7", "seed: seven", "bad.yaml:2: key 'seed' in the top level = 'seven' is not an integer"},
         BadSpec{"seed: 7", "sede: 7", "bad.yaml:2: unknown key 'sede' in the top level (allowed: name, seed"},
-        BadSpec{"name: fashion-mnist", "name: cifar10", "bad.yaml:7: dataset 'cifar10' is not known (allowed: fashion-mnist)"},
+        BadSpec{"name: fashion-mnist", "name: cifar10", "bad.yaml:7: dataset 'cifar10' is not known (allowed: fashion-mnist, fashion-mnist-scenes"},
         BadSpec{"split: test", "split: val", "split 'val' of dataset 'fashion-mnist' is not known (allowed: train, test)"},
         BadSpec{"range: [0, 100]", "range: [0, 20000]", "= 20000 is out of range (allowed: 1 to 10000)"},
         BadSpec{"eps: [0.01, 8/255]", "eps: [0.01, big]", "bad.yaml:11: key 'params.eps' = 'big'"},
@@ -189,6 +189,26 @@ TEST(SpecTest, LargestSeedAndAliasesAreAccepted) {
   EXPECT_EQ(s.seed, 9007199254740991LL);
   EXPECT_EQ(s.attacks[1].params.back().second.size(), 2u);
 }
+
+struct SplitSize {
+  std::string dataset, split;
+  int64_t size;
+};
+
+class DatasetSplitSizeTest : public ::testing::TestWithParam<SplitSize> {};
+
+TEST_P(DatasetSplitSizeTest, KnowsEveryDatasetSplit) {
+  const SplitSize& c = GetParam();
+  EXPECT_EQ(DatasetSplitSize(c.dataset, c.split), c.size);
+}
+
+INSTANTIATE_TEST_SUITE_P(Datasets, DatasetSplitSizeTest,
+                         ::testing::Values(SplitSize{"fashion-mnist", "train", 60000},
+                                           SplitSize{"fashion-mnist", "test", 10000},
+                                           SplitSize{"fashion-mnist-scenes", "train", 100000},
+                                           SplitSize{"fashion-mnist-scenes", "test", 10000},
+                                           SplitSize{"freedict-eng-deu", "train", 60000},
+                                           SplitSize{"freedict-eng-deu", "test", 2000}));
 
 TEST(SpecTest, NormSpecificParametersAreCheckedAgainstTheGivenNorm) {
   std::string text = kGood;

@@ -3,7 +3,9 @@
 // Layout of a shard:
 //   /                  string attributes (ShardAttributes + "format")
 //   /rows/<column>     1-D extendible dataset, int64 (H5T_STD_I64LE) or
-//                      float64 (H5T_IEEE_F64LE), chunked, shuffle + deflate
+//                      float64 (H5T_IEEE_F64LE), chunked, shuffle + deflate;
+//                      or a text column: variable-length UTF-8 string,
+//                      chunked, no filters (the strings live in the heap)
 //   /rows/unit_id      1-D extendible fixed 16-byte string (NUL padded)
 //   /tensors/<name>    optional float32 [rows, row_shape...], chunked by rows
 //   /units/unit_id     1-D extendible variable-length UTF-8 string: one entry
@@ -41,6 +43,7 @@ constexpr char kRecordName[] = "record";
 constexpr hsize_t kRecordChunkRows = 64;
 constexpr char kUnitIdName[] = "unit_id";
 constexpr hsize_t kColumnChunkRows = 16384;
+constexpr hsize_t kTextChunkRows = 1024;
 constexpr size_t kUnitIdBytes = 16;
 constexpr unsigned kDeflateLevel = 4;
 constexpr size_t kTensorChunkBytes = size_t{1} << 20;  // ~1 MiB per chunk
@@ -370,6 +373,7 @@ class Hdf5ShardWriter : public ShardWriter {
                          std::to_string(unit_id.size()));
     }
     const size_t n = CheckedRows(batch, where);
+    CheckTexts(batch, where);
     const TensorBlock& tensor = batch.tensor();
     const bool has_tensor = !tensor.name.empty();
     if (has_tensor) CheckTensor(tensor, n, where);
@@ -385,7 +389,12 @@ class Hdf5ShardWriter : public ShardWriter {
     for (const Column& c : batch.columns()) {
       const ColumnSink& sink = Sink(c.name);
       const std::string ctx = where + " dataset '/rows/" + c.name + "'";
-      if (c.is_int) {
+      if (c.is_text) {
+        std::vector<const char*> texts(c.texts.size());
+        for (size_t i = 0; i < texts.size(); ++i) texts[i] = c.texts[i].c_str();
+        Handle type = VariableStringType(ctx);
+        ExtendAndWrite(sink.dataset.get(), {}, start, count, type.get(), texts.data(), ctx);
+      } else if (c.is_int) {
         ExtendAndWrite(sink.dataset.get(), {}, start, count, H5T_NATIVE_INT64, c.ints.data(),
                        ctx);
       } else {
@@ -479,8 +488,13 @@ class Hdf5ShardWriter : public ShardWriter {
   struct ColumnSink {
     std::string name;
     bool is_int = false;
+    bool is_text = false;
     Handle dataset;
   };
+
+  static std::string TypeName(bool is_int, bool is_text) {
+    return is_text ? "text" : is_int ? "int64" : "float64";
+  }
 
   std::string Where() const { return "shard '" + temp_path_ + "'"; }
 
@@ -535,6 +549,18 @@ class Hdf5ShardWriter : public ShardWriter {
     return n;
   }
 
+  // Text is written as C strings: a NUL byte would silently cut it.
+  static void CheckTexts(const RowBatch& batch, const std::string& where) {
+    for (const Column& c : batch.columns()) {
+      if (!c.is_text) continue;
+      for (size_t i = 0; i < c.texts.size(); ++i) {
+        if (c.texts[i].find('\0') == std::string::npos) continue;
+        throw ResultsError(where + ": text column '" + c.name + "' row " + std::to_string(i) +
+                           " holds a NUL byte (allowed: UTF-8 text without NUL; see ToValidUtf8)");
+      }
+    }
+  }
+
   static void CheckTensor(const TensorBlock& t, size_t n, const std::string& where) {
     if (t.name.find('/') != std::string::npos || t.name == "." || t.name == "..") {
       throw ResultsError(where + ": invalid tensor name '" + t.name + "'");
@@ -569,10 +595,19 @@ class Hdf5ShardWriter : public ShardWriter {
       ColumnSink sink;
       sink.name = c.name;
       sink.is_int = c.is_int;
-      sink.dataset = CreateExtendible(rows_group_.get(), c.name,
-                                      c.is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, {},
-                                      kColumnChunkRows, /*shuffle=*/true,
-                                      where + " dataset '/rows/" + c.name + "'");
+      sink.is_text = c.is_text;
+      const std::string ctx = where + " dataset '/rows/" + c.name + "'";
+      if (c.is_text) {
+        // Variable-length strings live in the global heap: no filters.
+        Handle type = VariableStringType(ctx);
+        sink.dataset = CreateExtendible(rows_group_.get(), c.name, type.get(), {},
+                                        kTextChunkRows, /*shuffle=*/false, ctx,
+                                        /*deflate=*/false);
+      } else {
+        sink.dataset = CreateExtendible(rows_group_.get(), c.name,
+                                        c.is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, {},
+                                        kColumnChunkRows, /*shuffle=*/true, ctx);
+      }
       sinks.push_back(std::move(sink));
     }
     const TensorBlock& t = batch.tensor();
@@ -607,10 +642,10 @@ class Hdf5ShardWriter : public ShardWriter {
         throw ResultsError(where + ": column '" + c.name + "' is not in the shard's schema" +
                            schema);
       }
-      if (sink->is_int != c.is_int) {
+      if (sink->is_int != c.is_int || sink->is_text != c.is_text) {
         throw ResultsError(where + ": column '" + c.name + "' is " +
-                           (c.is_int ? "int64" : "float64") + " but the shard stores " +
-                           (sink->is_int ? "int64" : "float64"));
+                           TypeName(c.is_int, c.is_text) + " but the shard stores " +
+                           TypeName(sink->is_int, sink->is_text));
       }
     }
     for (const ColumnSink& s : columns_) {
@@ -832,6 +867,20 @@ RowBatch ReadShardRows(const std::string& path, RowRange range, bool with_tensor
         while (!id.empty() && id.back() == '\0') id.pop_back();
         ids.push_back(std::move(id));
       }
+    } else if (cls == H5T_STRING) {
+      if (H5Tis_variable_str(type.get()) <= 0) {
+        throw ResultsError(ctx + ": expected a variable-length string dataset for a text column");
+      }
+      Handle mem = VariableStringType(ctx);
+      std::vector<char*> buffer(static_cast<size_t>(count), nullptr);
+      ReadRows(dset.get(), dims, begin, count, mem.get(), buffer.data(), ctx);
+      std::vector<std::string> values;
+      values.reserve(buffer.size());
+      for (char* text : buffer) {
+        values.push_back(text != nullptr ? text : "");
+        if (text != nullptr) H5free_memory(text);
+      }
+      batch.AddText(name, std::move(values));
     } else if (cls == H5T_INTEGER) {
       std::vector<int64_t> values(count);
       ReadRows(dset.get(), dims, begin, count, H5T_NATIVE_INT64, values.data(), ctx);
@@ -841,7 +890,7 @@ RowBatch ReadShardRows(const std::string& path, RowRange range, bool with_tensor
       ReadRows(dset.get(), dims, begin, count, H5T_NATIVE_DOUBLE, values.data(), ctx);
       batch.AddReal(name, std::move(values));
     } else {
-      throw ResultsError(ctx + ": unsupported type class (expected integer or float)");
+      throw ResultsError(ctx + ": unsupported type class (expected integer, float or string)");
     }
   }
 

@@ -43,6 +43,15 @@ void RowBatch::AddReal(const std::string& name, std::vector<double> values) {
   columns_.push_back(std::move(c));
 }
 
+void RowBatch::AddText(const std::string& name, std::vector<std::string> values) {
+  CheckNewColumn(columns_, name);
+  Column c;
+  c.name = name;
+  c.is_text = true;
+  c.texts = std::move(values);
+  columns_.push_back(std::move(c));
+}
+
 size_t RowBatch::rows() const {
   if (columns_.empty()) {
     // A batch without columns: fall back to the unit ids (readers), then the
@@ -76,6 +85,45 @@ bool RowBatch::Has(const std::string& name) const {
     if (c.name == name) return true;
   }
   return false;
+}
+
+std::string ToValidUtf8(const std::string& text) {
+  static const std::string kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  out.reserve(text.size());
+  const auto* b = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = b[i];
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0x01 && c <= 0x7F) {
+      len = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // no overlong forms
+      if (c == 0xED) hi = 0x9F;  // no surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+    }
+    bool ok = len > 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; ++k) {
+      const unsigned char t = b[i + k];
+      ok = k == 1 ? (t >= lo && t <= hi) : (t >= 0x80 && t <= 0xBF);
+    }
+    if (!ok) {
+      out += kReplacement;
+      ++i;
+      continue;
+    }
+    out.append(text, i, len);
+    i += len;
+  }
+  return out;
 }
 
 }  // namespace effrobust

@@ -1,6 +1,7 @@
 // RowBatch: per-sample measurements of one work unit, stored column-wise.
-// Integer columns are int64, real columns float64; an optional float32
-// block holds per-row tensors (e.g. adversarial inputs, row shape 1x28x28).
+// Integer columns are int64, real columns float64, text columns UTF-8
+// strings (e.g. a decoder's output); an optional float32 block holds
+// per-row tensors (e.g. adversarial inputs, row shape 1x28x28).
 // Value type; not thread-safe for concurrent mutation.
 #ifndef EFFROBUST_RESULTS_ROW_BATCH_H_
 #define EFFROBUST_RESULTS_ROW_BATCH_H_
@@ -14,9 +15,11 @@ namespace effrobust {
 struct Column {
   std::string name;
   bool is_int = false;
-  std::vector<int64_t> ints;   // used when is_int
-  std::vector<double> reals;   // used when !is_int
-  size_t size() const { return is_int ? ints.size() : reals.size(); }
+  bool is_text = false;             // then is_int is false
+  std::vector<int64_t> ints;        // used when is_int
+  std::vector<double> reals;        // used when neither is_int nor is_text
+  std::vector<std::string> texts;   // used when is_text
+  size_t size() const { return is_int ? ints.size() : is_text ? texts.size() : reals.size(); }
 };
 
 // Per-row float32 tensors of a fixed row shape, stored row-major.
@@ -33,6 +36,9 @@ class RowBatch {
   // has the same length (checked by rows(), which throws ResultsError).
   void AddInt(const std::string& name, std::vector<int64_t> values);
   void AddReal(const std::string& name, std::vector<double> values);
+  // Text values are stored as given (shards write them as UTF-8 strings,
+  // which must not contain NUL bytes; see ToValidUtf8).
+  void AddText(const std::string& name, std::vector<std::string> values);
 
   // Number of rows; throws ResultsError if columns differ in length.
   size_t rows() const;
@@ -54,6 +60,11 @@ class RowBatch {
   TensorBlock tensor_;
   std::vector<std::string> unit_ids_;
 };
+
+// `text` with every byte that is not part of a valid UTF-8 sequence (and
+// every NUL) replaced by U+FFFD, so it stores and reads back as text; valid
+// UTF-8 comes back unchanged. Byte-level decoders can emit broken sequences.
+std::string ToValidUtf8(const std::string& text);
 
 }  // namespace effrobust
 

@@ -530,5 +530,113 @@ TEST_F(ShardTest, UnitRecordNeedsAnIdAndAnOpenShard) {
   EXPECT_TRUE(ReadShardUnitRecords(path).empty());
 }
 
+// ---- text columns (decoder outputs) ----
+
+RowBatch TextBatch(const std::vector<std::string>& texts, int64_t first) {
+  RowBatch b;
+  std::vector<int64_t> samples;
+  for (size_t i = 0; i < texts.size(); ++i) samples.push_back(first + static_cast<int64_t>(i));
+  b.AddInt("sample", samples);
+  b.AddText("text_adv", texts);
+  return b;
+}
+
+TEST_F(ShardTest, TextColumnsRoundTripAsUtf8) {
+  const std::string path = Path("t.h5");
+  const std::vector<std::string> first = {"a shirt and two bags", "", "haus \xC3\xBC\xC3\x9F"};
+  const std::vector<std::string> second = {std::string(5000, 'x')};
+  auto w = CreateHdf5Shard(path, {});
+  w->Append("aaaaaaaaaaaaaaaa", TextBatch(first, 0));
+  w->Append("bbbbbbbbbbbbbbbb", TextBatch(second, 3));
+  w->Close();
+  RowBatch all = ReadShardRows(path, {0, 4});
+  ASSERT_EQ(all.rows(), 4u);
+  const Column& text = all.Get("text_adv");
+  EXPECT_TRUE(text.is_text);
+  EXPECT_FALSE(text.is_int);
+  std::vector<std::string> expected = first;
+  expected.push_back(second[0]);
+  EXPECT_EQ(text.texts, expected);
+  EXPECT_EQ(ReadShardRows(path, {2, 3}).Get("text_adv").texts, (std::vector<std::string>{first[2]}));
+  EXPECT_EQ(ReadShardRows(path, {1, 1}).Get("text_adv").texts.size(), 0u);
+}
+
+TEST_F(ShardTest, TextColumnKeepsItsTypeAndRefusesNulBytes) {
+  const std::string path = Path("t.h5");
+  auto w = CreateHdf5Shard(path, {});
+  w->Append("aaaaaaaaaaaaaaaa", TextBatch({"one"}, 0));
+  RowBatch as_real;
+  as_real.AddInt("sample", {1});
+  as_real.AddReal("text_adv", {1.0});
+  try {
+    w->Append("bbbbbbbbbbbbbbbb", as_real);
+    ADD_FAILURE() << "expected ResultsError";
+  } catch (const ResultsError& e) {
+    EXPECT_NE(std::string(e.what()).find("'text_adv' is float64 but the shard stores text"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    w->Append("cccccccccccccccc", TextBatch({std::string("a\0b", 3)}, 1));
+    ADD_FAILURE() << "expected ResultsError";
+  } catch (const ResultsError& e) {
+    EXPECT_NE(std::string(e.what()).find("text column 'text_adv' row 0 holds a NUL byte"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(w->Append("dddddddddddddddd", TextBatch({"two"}, 1)).end, 2);
+  w->Close();
+  EXPECT_EQ(ReadShardRows(path, {0, 2}).Get("text_adv").texts,
+            (std::vector<std::string>{"one", "two"}));
+}
+
+TEST_F(ShardTest, TextColumnIsAVariableLengthUtf8StringForH5dump) {
+  if (std::system("command -v h5dump >/dev/null 2>&1") != 0) GTEST_SKIP() << "no h5dump";
+  const std::string path = Path("t.h5");
+  auto w = CreateHdf5Shard(path, {});
+  w->Append("aaaaaaaaaaaaaaaa", TextBatch({"a bag"}, 0));
+  w->Close();
+  const std::string out = Path("dump.txt");
+  ASSERT_EQ(std::system(("h5dump -d /rows/text_adv '" + path + "' > '" + out + "' 2>&1").c_str()),
+            0)
+      << Slurp(out);
+  const std::string dump = Slurp(out);
+  EXPECT_NE(dump.find("STRSIZE H5T_VARIABLE"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("CSET H5T_CSET_UTF8"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("\"a bag\""), std::string::npos) << dump;
+}
+
+// Shards written before text columns existed (numbers only) read as
+// before: every shard test above without AddText covers them; a batch read
+// from such a shard has no text column.
+TEST_F(ShardTest, ShardWithoutTextColumnsReadsWithoutThem) {
+  const std::string path = Path("old.h5");
+  auto w = CreateHdf5Shard(path, {});
+  w->Append("aaaaaaaaaaaaaaaa", MakeBatch(0, 2, false));
+  w->Close();
+  for (const Column& c : ReadShardRows(path, {0, 2}).columns()) EXPECT_FALSE(c.is_text) << c.name;
+}
+
+struct Utf8Case {
+  std::string in, out;
+};
+
+TEST(ToValidUtf8Test, KeepsValidTextAndReplacesBrokenBytes) {
+  const std::string r = "\xEF\xBF\xBD";
+  const std::vector<Utf8Case> cases = {
+      {"plain ascii", "plain ascii"},
+      {"", ""},
+      {"gr\xC3\xBC\xC3\x9F", "gr\xC3\xBC\xC3\x9F"},          // grüß
+      {"\xE2\x82\xAC and \xF0\x9F\x98\x80", "\xE2\x82\xAC and \xF0\x9F\x98\x80"},
+      {"a\xC3", "a" + r},                                      // cut sequence at the end
+      {"\xC3(", r + "("},                                      // bad continuation
+      {"\xBC", r},                                             // lone continuation byte
+      {"\xC0\xAF", r + r},                                     // overlong
+      {"\xED\xA0\x80", r + r + r},                             // surrogate
+      {std::string("a\0b", 3), "a" + r + "b"},                // NUL
+  };
+  for (const auto& c : cases) EXPECT_EQ(ToValidUtf8(c.in), c.out) << c.in;
+}
+
 }  // namespace
 }  // namespace effrobust

@@ -27,40 +27,10 @@
 #include "models/victim_loader.h"
 #include "models/skip_net_trainer.h"
 #include "models/trainer.h"
+#include "workers/device.h"
 
 namespace effrobust {
 namespace {
-
-// First line of a command's output ("" on failure).
-std::string CommandLine(const std::string& command) {
-  std::string out;
-  if (FILE* p = popen(command.c_str(), "r")) {
-    char buf[256];
-    if (fgets(buf, sizeof(buf), p)) out = buf;
-    pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
-
-// The CPU model (from /proc/cpuinfo) or the GPU name (nvidia-smi; the CPU
-// build of LibTorch has no CUDA device-property API).
-std::string DeviceName(const torch::Device& device) {
-  if (device.is_cuda()) {
-    std::string name = CommandLine("nvidia-smi --query-gpu=name --format=csv,noheader -i " +
-                                   std::to_string(device.index()) + " 2>/dev/null");
-    return name.empty() ? "CUDA device " + std::to_string(device.index()) : name;
-  }
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const size_t colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
-    }
-  }
-  return "cpu";
-}
 
 class D1Executor : public UnitExecutor {
  public:
@@ -164,27 +134,9 @@ class D1Executor : public UnitExecutor {
   void Configure(const RunOptions& options) {
     if (configured_) return;
     configured_ = true;
-    int threads = options.threads;
-    if (threads <= 0) {
-      // Under Slurm the task's CPUs (--cpus-per-task); else the node's cores
-      // shared by the workers on it.
-      const char* slurm_cpus = std::getenv("SLURM_CPUS_PER_TASK");
-      const int from_slurm = slurm_cpus ? std::atoi(slurm_cpus) : 0;
-      const int hw = std::max(1u, std::thread::hardware_concurrency());
-      threads = from_slurm > 0 ? from_slurm : std::max(1, hw / std::max(1, placement_.local_workers));
-    }
-    torch::set_num_threads(threads);
-    if (options.device == "cuda" && !torch::cuda::is_available()) {
-      throw WorkerError("device 'cuda' requested but no CUDA device is available to this LibTorch "
-                        "(use device: auto or cpu)");
-    }
-    if (options.device != "cpu" && torch::cuda::is_available()) {
-      const int count = static_cast<int>(torch::cuda::device_count());
-      device_ = torch::Device(torch::kCUDA, placement_.local_index % count);
-    }
-    device_name_ = DeviceName(device_);
-    LogInfo("worker uses " + device_.str() + " (" + device_name_ + ") with " +
-            std::to_string(threads) + " thread(s)");
+    const WorkerDevice d = ConfigureWorkerDevice(options, placement_);
+    device_ = torch::Device(d.device);
+    device_name_ = d.name;
   }
 
   void LoadModelFor(const WorkUnit& unit) {
@@ -310,10 +262,6 @@ class D1Executor : public UnitExecutor {
 
 std::unique_ptr<UnitExecutor> MakeD1Executor(const ExecutorPlacement& placement) {
   return std::make_unique<D1Executor>(placement);
-}
-
-void CheckModelLoads(const std::string& path, const std::string& dataset) {
-  LoadVictim(path, dataset);
 }
 
 std::string TorchVersion() {

@@ -9,23 +9,12 @@
 #include <memory>
 #include <string>
 
+#include "workers/device.h"
 #include "workers/worker_loop.h"
 
 namespace effrobust {
 
-struct ExecutorPlacement {
-  int local_index = 0;    // this worker's index among workers on its node
-  int local_workers = 1;  // workers on this node (for auto thread counts)
-};
-
 std::unique_ptr<UnitExecutor> MakeD1Executor(const ExecutorPlacement& placement);
-
-// Loads the checkpoint at `path` as the D1 executor will: arch
-// multi_exit_cnn, trained on `dataset`, with a threshold for every RAD level
-// and one FLOPs figure per exit. Throws ModelError saying what is wrong
-// (missing, truncated or foreign file, wrong arch or dataset, parameters that
-// do not fit). Used as the orchestrator's ModelValidator at plan/run start.
-void CheckModelLoads(const std::string& path, const std::string& dataset);
 
 // "1.13.1" — the LibTorch version compiled against.
 std::string TorchVersion();

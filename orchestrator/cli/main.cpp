@@ -1,6 +1,7 @@
 // effrobust: the command-line entry point. Parses the subcommand, runs it,
 // and turns errors into one clear line and an exit code (2: bad input,
-// 1: runtime failure). Torch stays behind workers/d1_executor.h.
+// 1: runtime failure). Torch stays behind workers/d1_executor.h and
+// workers/dispatch_executor.h.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -19,12 +20,14 @@
 #include "common/stop_signal.h"
 #include "common/value.h"
 #include "evaluation/d1_table.h"
+#include "evaluation/d2_table.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/experiment.h"
 #include "orchestrator/mpi_transport.h"
 #include "orchestrator/status.h"
 #include "results/render.h"
 #include "workers/d1_executor.h"
+#include "workers/dispatch_executor.h"
 
 namespace effrobust {
 namespace {
@@ -44,7 +47,8 @@ const char* kUsage =
     "  query   RUN_DIR SQL [--format aligned|csv|json]\n"
     "                                  read-only SQL over the run's index\n"
     "  tables  RUN_DIR [--format markdown|csv|latex]\n"
-    "                                  the D1 tables: efficacy; FLOPs, energy, latency per attack\n"
+    "                                  the result tables: D1 efficacy; FLOPs, energy, latency per\n"
+    "                                  attack; D2 I-Loops, I-Latency, BLEU-4\n"
     "  attacks                         list the attacks, the models they target, their parameters\n"
     "  index   rebuild RUN_DIR [--out PATH]\n"
     "                                  rebuild the index from the run's shards\n"
@@ -125,7 +129,10 @@ const std::map<std::string, std::string> kCommandHelp = {
     {"tables",
      "usage: effrobust tables RUN_DIR [--format markdown|csv|latex]\n"
      "  The D1 table per model x attack x parameters: clean/adversarial accuracy, efficacy at\n"
-     "  RAD 5 % and 15 % and its drop, FLOPs ratio and latency ratio (adversarial / clean).\n"},
+     "  RAD 5 % and 15 % and its drop, FLOPs ratio and latency ratio (adversarial / clean).\n"
+     "  With D2 units (captioners, translators), the D2 table per model x attack x parameters:\n"
+     "  mean and max I-Loops and I-Latency, mean decoder steps clean/adversarial, BLEU-4.\n"
+     "  The D1 tables are left out of a run with D2 units only.\n"},
     {"index", kIndexHelp},
 };
 
@@ -339,7 +346,7 @@ int Run(int argc, char** argv, const Args& a) {
         }
       }
       ExecutorPlacement placement{mpi.local_worker_index(), mpi.local_workers()};
-      auto executor = MakeD1Executor(placement);
+      auto executor = MakeWorkerExecutor(placement);
       RunWorker(*transport, *executor, {transport->rank(), HostName()});
       return 0;
     }
@@ -350,7 +357,7 @@ int Run(int argc, char** argv, const Args& a) {
   auto coordinator = hub.Endpoint(0);
   auto worker_end = hub.Endpoint(1);
   std::thread worker([&] {
-    auto executor = MakeD1Executor({0, 1});
+    auto executor = MakeWorkerExecutor({0, 1});
     RunWorker(*worker_end, *executor, {0, HostName()});
   });
   int rc = kExitError;
@@ -409,10 +416,22 @@ int Tables(const Args& a) {
                 f == TableFormat::kMarkdown ? "\n" : "");
     std::printf("%s", RenderTable(table, f).c_str());
   };
-  section("D1 early exit: DeepSloth efficacy (area under the early-exit curve)", D1Table(units),
-          true);
-  section("D1 all families: cost of dynamic inference, adversarial vs clean", D1CostTable(units),
-          false);
+  const std::vector<std::pair<std::string, QueryResult>> tables = {
+      {"D1 early exit: DeepSloth efficacy (area under the early-exit curve)", D1Table(units)},
+      {"D1 all families: cost of dynamic inference, adversarial vs clean", D1CostTable(units)},
+      {"D2 decoders: I-Loops ((steps_adv + 1) / (steps_clean + 1) - 1), I-Latency, BLEU-4",
+       D2Table(units)},
+  };
+  // The D1 tables as before whenever the run has D1 rows (or no rows at
+  // all); the D2 table when it has rows.
+  const bool has_d1 = !tables[0].second.rows.empty() || !tables[1].second.rows.empty();
+  const bool has_d2 = !tables[2].second.rows.empty();
+  bool first = true;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    if (i < 2 ? (!has_d1 && has_d2) : !has_d2) continue;
+    section(tables[i].first, tables[i].second, first);
+    first = false;
+  }
   return 0;
 }
 

@@ -1,0 +1,362 @@
+#include "workers/d2_executor.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <optional>
+#include <tuple>
+
+#include "attacks/d2_params.h"
+#include "attacks/nicg_slowdown.h"
+#include "attacks/nmtsloth.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "data/scenes.h"
+#include "data/translation_pairs.h"
+#include "evaluation/bleu.h"
+#include "evaluation/d2_summary.h"
+#include "evaluation/latency.h"
+#include "models/captioner_trainer.h"
+#include "models/checkpoint.h"
+#include "models/families.h"
+#include "models/translator_trainer.h"
+
+namespace effrobust {
+namespace {
+
+// Samples between heartbeats while measuring.
+constexpr int64_t kCheckpointEvery = 16;
+
+// One input decoded greedily at batch 1.
+struct Decoded {
+  int64_t steps = 0;   // decoder steps run
+  int64_t length = 0;  // tokens emitted, <end> excluded
+  bool ended = false;  // <end> came within max_len
+  double pend_mean = 0;
+  double pend_max = 0;
+  std::string text;                 // valid UTF-8
+  std::vector<std::string> tokens;  // the output's tokens (for BLEU)
+  double latency_ms = 0;
+};
+
+// The per-sample columns every D2 unit writes, clean and adversarial.
+struct DecodedColumns {
+  std::vector<int64_t> steps, length, ended;
+  std::vector<double> pend_mean, pend_max, latency;
+  std::vector<std::string> text;
+  std::vector<Tokens> tokens;
+
+  void Add(const Decoded& d) {
+    steps.push_back(d.steps);
+    length.push_back(d.length);
+    ended.push_back(d.ended ? 1 : 0);
+    pend_mean.push_back(d.pend_mean);
+    pend_max.push_back(d.pend_max);
+    latency.push_back(d.latency_ms);
+    text.push_back(d.text);
+    tokens.push_back(d.tokens);
+  }
+  void AddTo(RowBatch* rows, const std::string& which) {
+    rows->AddInt("steps_" + which, steps);
+    rows->AddInt("length_" + which, length);
+    rows->AddInt("ended_" + which, ended);
+    rows->AddReal("pend_mean_" + which, pend_mean);
+    rows->AddReal("pend_max_" + which, pend_max);
+    rows->AddReal("latency_" + which + "_ms", latency);
+    rows->AddText("text_" + which, text);
+  }
+};
+
+// p(<end>) over the first `steps` steps of logits [T, V]: mean and max.
+std::pair<double, double> EndProbability(const torch::Tensor& logits, int64_t steps) {
+  if (steps <= 0) return {std::nan(""), std::nan("")};
+  torch::Tensor p =
+      torch::softmax(logits.slice(0, 0, steps).to(torch::kFloat64), 1).select(1, Vocabulary::kEnd);
+  return {p.mean().item<double>(), p.max().item<double>()};
+}
+
+class D2Executor : public UnitExecutor {
+ public:
+  explicit D2Executor(const ExecutorPlacement& p) : placement_(p) {}
+
+  std::string held_model() const override { return held_model_; }
+
+  Output Execute(const WorkUnit& unit, const RunOptions& options, ShardWriter& shard,
+                 UnitContext& context) override {
+    Configure(options);
+    LoadModelFor(unit);
+    const bool captioning = family_ == kFamilyCaptioning;
+    Output out = captioning ? RunCaptioning(unit, options, shard, context)
+                            : RunTranslation(unit, options, shard, context);
+    out.device = captioning ? device_.str() : TranslatorDevice().str();
+    out.device_name = captioning || device_.is_cpu() ? device_name_ : "cpu";
+    return out;
+  }
+
+ private:
+  void Configure(const RunOptions& options) {
+    if (configured_) return;
+    configured_ = true;
+    const WorkerDevice d = ConfigureWorkerDevice(options, placement_);
+    device_ = torch::Device(d.device);
+    device_name_ = d.name;
+  }
+
+  void LoadModelFor(const WorkUnit& unit) {
+    const std::string key = unit.model_path + "#" + unit.model_hash;
+    if (key == held_key_) return;
+    held_key_.clear();
+    held_model_.clear();
+    captioner_.reset();
+    translator_.reset();
+    const ModelFile file = ReadModelFile(unit.model_path, unit.dataset);
+    const std::string family = FamilyOfArchName(file.meta.arch);
+    if (family == kFamilyCaptioning) {
+      captioner_ = LoadCaptioner(unit.model_path);
+      captioner_->model->to(device_);
+    } else if (family == kFamilyTranslation) {
+      translator_ = LoadTranslator(unit.model_path);
+      translator_->model->to(TranslatorDevice());
+    } else {
+      throw WorkerError("model '" + unit.model + "' (" + unit.model_path + ") has arch '" +
+                        file.meta.arch + "', not a D2 decoder (allowed: captioner, translator)");
+    }
+    family_ = family;
+    held_key_ = key;
+    held_model_ = unit.model;
+    LogInfo("loaded model '" + unit.model + "' (" + file.meta.arch + ", " + family + ") from " +
+            unit.model_path);
+  }
+
+  // The Fashion-MNIST split the scenes of `split` are composed from (cached).
+  const ImageSet& Fmnist(const std::string& split) {
+    auto it = fmnist_.find(split);
+    if (it != fmnist_.end()) return it->second;
+    return fmnist_.emplace(split, LoadFashionMnist(DefaultFashionMnistDir(), split)).first->second;
+  }
+
+  // NMTSloth builds its source tensors on the CPU, so translators run there
+  // (they are small); captioners run on the worker's device.
+  static torch::Device TranslatorDevice() { return torch::kCPU; }
+
+  // The translation pairs of a freedict-eng-deu split (cached).
+  const std::vector<DictPair>& Pairs(const std::string& split) {
+    auto it = pairs_.find(split);
+    if (it != pairs_.end()) return it->second;
+    return pairs_.emplace(split, LoadTranslationPairs(DefaultFreeDictDir(), split)).first->second;
+  }
+
+  // One input decoded by `greedy` (batch 1, under NoGradGuard), its output
+  // read with `vocab` and tokenised as the vocabulary splits it (words or
+  // bytes); timed when latency is on.
+  static Decoded DecodeOne(const std::function<GreedyResult()>& greedy, const Vocabulary& vocab,
+                           bool cuda, const RunOptions& options) {
+    torch::NoGradGuard no_grad;
+    GreedyResult g = greedy();
+    Decoded d;
+    d.steps = g.steps[0];
+    d.length = static_cast<int64_t>(g.tokens[0].size());
+    d.ended = g.ended[0];
+    std::tie(d.pend_mean, d.pend_max) = EndProbability(g.logits[0], d.steps);
+    const std::string raw = vocab.Decode(g.tokens[0]);
+    d.text = ToValidUtf8(raw);
+    d.tokens = Vocabulary::Split(raw, vocab.characters());
+    d.latency_ms = std::nan("");
+    if (options.measure.latency_repeats > 0) {
+      d.latency_ms = MedianLatencyMs(
+          [&] {
+            greedy();
+            if (cuda) torch::cuda::synchronize();
+          },
+          options.measure.latency_warmup, options.measure.latency_repeats);
+    }
+    return d;
+  }
+
+  // Greedy captioning of one image [1, 1, S, S] on the device, timed.
+  Decoded DecodeImage(const torch::Tensor& image, const RunOptions& options) {
+    Captioner& model = captioner_->model;
+    const int64_t max_len = captioner_->max_len;
+    return DecodeOne([&] { return model->Greedy(image, max_len); }, captioner_->vocab,
+                     device_.is_cuda(), options);
+  }
+
+  // Greedy translation of one source text, timed.
+  Decoded DecodeSource(const std::string& source, const RunOptions& options) {
+    Translator& model = translator_->model;
+    const int64_t max_len = translator_->max_len;
+    const torch::Tensor ids =
+        EncodeBatch(translator_->vocab, {source}, false).to(TranslatorDevice());
+    return DecodeOne([&] { return model->Greedy(ids, max_len); }, translator_->vocab,
+                     TranslatorDevice().is_cuda(), options);
+  }
+
+  Output RunCaptioning(const WorkUnit& unit, const RunOptions& options, ShardWriter& shard,
+                       UnitContext& context) {
+    Captioner& model = captioner_->model;
+    // The unit's scenes, exactly as the captioner trainer draws them.
+    SceneGenerator generator(Fmnist(unit.split), SceneSplitSeed(unit.split), SceneOptions());
+    if (generator.options().canvas != model->config().image_size) {
+      throw WorkerError(
+          "model '" + unit.model + "' takes " + std::to_string(model->config().image_size) + " x " +
+          std::to_string(model->config().image_size) + " images but " + kScenesDataset +
+          " scenes are " + std::to_string(generator.options().canvas) + " x " +
+          std::to_string(generator.options().canvas));
+    }
+    const std::vector<Scene> scenes = MakeScenes(generator, unit.begin, unit.end);
+    const torch::Tensor x = SceneImages(scenes);
+    const int64_t n = x.size(0);
+
+    torch::Tensor x_adv;
+    if (unit.attack == "clean") {
+      x_adv = x.clone();
+    } else if (unit.attack == "nicgslowdown") {
+      const NicgSlowDownOptions o = NicgSlowDownOptionsFromParams(unit.params);
+      const int64_t bs = std::max<int64_t>(1, options.measure.batch_size);
+      std::vector<torch::Tensor> parts;
+      for (int64_t b = 0; b < n; b += bs) {
+        context.Checkpoint();
+        NicgSlowDownResult r =
+            NicgSlowDown(model, x.slice(0, b, std::min(n, b + bs)).to(device_), o);
+        parts.push_back(r.images.detach().to(torch::kCPU));
+      }
+      x_adv = n > 0 ? torch::cat(parts, 0).contiguous() : x.clone();
+    } else {
+      throw WorkerError("attack '" + unit.attack + "' does not run on captioning model '" +
+                        unit.model + "' (allowed: clean, nicgslowdown)");
+    }
+
+    DecodedColumns clean, adv;
+    std::vector<int64_t> sample_index(n);
+    std::vector<std::vector<Tokens>> references(n);
+    for (int64_t i = 0; i < n; ++i) {
+      if (i % kCheckpointEvery == 0) context.Checkpoint();
+      sample_index[i] = unit.begin + i;
+      clean.Add(DecodeImage(x.slice(0, i, i + 1).to(device_), options));
+      adv.Add(DecodeImage(x_adv.slice(0, i, i + 1).to(device_), options));
+      for (const auto& c : scenes[static_cast<size_t>(i)].captions) {
+        references[i].push_back(Vocabulary::Split(c, false));
+      }
+    }
+    RowBatch rows;
+    rows.AddInt("sample_index", sample_index);
+    clean.AddTo(&rows, "clean");
+    adv.AddTo(&rows, "adv");
+    torch::Tensor delta = (x_adv - x).flatten(1).to(torch::kFloat64);
+    torch::Tensor l2 = delta.pow(2).sum(1).contiguous();  // the attack's l2 budget measure
+    torch::Tensor linf = delta.abs().amax(1).contiguous();
+    rows.AddReal("l2", std::vector<double>(l2.data_ptr<double>(), l2.data_ptr<double>() + n));
+    rows.AddReal("linf", std::vector<double>(linf.data_ptr<double>(), linf.data_ptr<double>() + n));
+    if (options.measure.store_adversarial) {
+      TensorBlock& t = rows.tensor();
+      t.name = "adversarial";
+      t.row_shape.assign(x_adv.sizes().begin() + 1, x_adv.sizes().end());
+      torch::Tensor f = x_adv.to(torch::kFloat32).contiguous();
+      t.data.assign(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+    }
+    Output out;
+    out.rows = shard.Append(unit.id, rows);
+    out.metrics = SummarizeD2(rows);
+    AddBleuMetrics("clean", CorpusBleuStats(clean.tokens, references), &out.metrics);
+    AddBleuMetrics("adv", CorpusBleuStats(adv.tokens, references), &out.metrics);
+    return out;
+  }
+
+  Output RunTranslation(const WorkUnit& unit, const RunOptions& options, ShardWriter& shard,
+                        UnitContext& context) {
+    const std::vector<DictPair>& pairs = Pairs(unit.split);
+    if (unit.end > static_cast<int64_t>(pairs.size())) {
+      throw WorkerError("unit " + unit.id + " reads pairs [" + std::to_string(unit.begin) + ", " +
+                        std::to_string(unit.end) + ") but " + kTranslationDataset + " split '" +
+                        unit.split + "' holds " + std::to_string(pairs.size()) +
+                        " pairs with the installed dictionary (allowed: a range within them)");
+    }
+    const int64_t n = unit.end - unit.begin;
+    std::vector<std::string> sources(n);
+    std::vector<std::vector<Tokens>> references(n);
+    for (int64_t i = 0; i < n; ++i) {
+      const DictPair& p = pairs[static_cast<size_t>(unit.begin + i)];
+      sources[i] = p.source;
+      references[i] = {Vocabulary::Split(p.target, true)};  // bytes, as the vocabulary splits
+    }
+    std::vector<std::string> adv_sources = sources;
+    std::vector<int64_t> edits(n, 0);
+    if (unit.attack == "nmtsloth") {
+      const NmtSlothOptions o = NmtSlothOptionsFromParams(unit.params);
+      const int64_t bs = std::max<int64_t>(1, options.measure.batch_size);
+      for (int64_t b = 0; b < n; b += bs) {
+        context.Checkpoint();
+        const int64_t e = std::min(n, b + bs);
+        NmtSlothResult r =
+            NmtSloth(translator_->model, translator_->vocab,
+                     std::vector<std::string>(sources.begin() + b, sources.begin() + e), o);
+        std::copy(r.sources.begin(), r.sources.end(), adv_sources.begin() + b);
+        std::copy(r.edits.begin(), r.edits.end(), edits.begin() + b);
+      }
+    } else if (unit.attack != "clean") {
+      throw WorkerError("attack '" + unit.attack + "' does not run on translation model '" +
+                        unit.model + "' (allowed: clean, nmtsloth)");
+    }
+
+    DecodedColumns clean, adv;
+    std::vector<int64_t> sample_index(n);
+    std::vector<std::string> shown_sources(n);
+    for (int64_t i = 0; i < n; ++i) {
+      if (i % kCheckpointEvery == 0) context.Checkpoint();
+      sample_index[i] = unit.begin + i;
+      clean.Add(DecodeSource(sources[i], options));
+      adv.Add(DecodeSource(adv_sources[i], options));
+      shown_sources[i] = ToValidUtf8(adv_sources[i]);
+    }
+    RowBatch rows;
+    rows.AddInt("sample_index", sample_index);
+    clean.AddTo(&rows, "clean");
+    adv.AddTo(&rows, "adv");
+    rows.AddInt("edits", edits);
+    rows.AddText("source_adv", shown_sources);
+    Output out;
+    out.rows = shard.Append(unit.id, rows);
+    out.metrics = SummarizeD2(rows);
+    AddBleuMetrics("clean", CorpusBleuStats(clean.tokens, references), &out.metrics);
+    AddBleuMetrics("adv", CorpusBleuStats(adv.tokens, references), &out.metrics);
+    return out;
+  }
+
+  ExecutorPlacement placement_;
+  bool configured_ = false;
+  torch::Device device_ = torch::kCPU;
+  std::string device_name_;
+  std::string family_;
+  std::optional<LoadedCaptioner> captioner_;
+  std::optional<LoadedTranslator> translator_;
+  std::string held_key_;
+  std::string held_model_;
+  std::map<std::string, ImageSet> fmnist_;
+  std::map<std::string, std::vector<DictPair>> pairs_;  // freedict-eng-deu split -> pairs
+};
+
+}  // namespace
+
+std::unique_ptr<UnitExecutor> MakeD2Executor(const ExecutorPlacement& placement) {
+  return std::make_unique<D2Executor>(placement);
+}
+
+void CheckDecoderModelLoads(const std::string& path, const std::string& dataset) {
+  const ModelFile file = ReadModelFile(path, dataset);
+  const std::string family = FamilyOfArchName(file.meta.arch);
+  if (family == kFamilyCaptioning) {
+    LoadCaptioner(path);
+    return;
+  }
+  if (family == kFamilyTranslation) {
+    LoadTranslator(path);
+    return;
+  }
+  throw ModelError("model file '" + path + "' has arch '" + file.meta.arch +
+                   "', not a D2 decoder (allowed: captioner, translator)");
+}
+
+}  // namespace effrobust
