@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
@@ -142,6 +143,15 @@ std::string ImmutableUri(const std::string& path) {
 }
 
 // One connection with a cache of prepared statements.
+// True if the SQLite file at `path` is in WAL mode by its header (false if
+// it cannot be read).
+bool FileHeaderSaysWal(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char header[20] = {};
+  if (!in.read(header, sizeof(header))) return false;
+  return header[18] == 2 && header[19] == 2;
+}
+
 class Connection {
  public:
   Connection(const std::string& path, bool read_only) : path_(path), read_only_(read_only) {
@@ -160,11 +170,13 @@ class Connection {
     // reading then writes nothing into the run directory. Never in rollback
     // (DELETE) mode: there a live writer has no "-wal" file, and an
     // immutable reader would read its commits without locks.
+    // Whether the file is in WAL mode is read from its own header (bytes 18
+    // and 19 are 2 in WAL mode, 1 in rollback mode), not guessed from the
+    // environment: an index written in DELETE mode on a filesystem that
+    // would default to WAL must still be read with locks.
     struct stat wal;
-    if (read_only && ::stat((path + "-wal").c_str(), &wal) != 0 && errno == ENOENT &&
-        ::stat((path + "-journal").c_str(), &wal) != 0 && errno == ENOENT &&
-        ChooseJournalMode(ParentDirectory(path), JournalSettingFromEnvironment()).mode ==
-            JournalMode::kWal) {
+    if (read_only && FileHeaderSaysWal(path) && ::stat((path + "-wal").c_str(), &wal) != 0 &&
+        errno == ENOENT && ::stat((path + "-journal").c_str(), &wal) != 0 && errno == ENOENT) {
       target = ImmutableUri(path);
       flags |= SQLITE_OPEN_URI;
     }
