@@ -2,7 +2,9 @@
 // scenes.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <utility>
 
 #include "attacks/nicg_slowdown.h"
 #include "common/error.h"
@@ -22,11 +24,14 @@ class NicgOnTrainedCaptioner : public ::testing::Test {
     o.batch_size = 64;
     o.seed = 3;
     CaptionerTrainOptions cap;
-    cap.encoder_epochs = 2;
-    cap.train_scenes = 1500;
+    // 2 epochs on 1500 scenes left the item head at 0 % (captions that
+    // ignore the image, which no attack can lengthen); this gives 47 %.
+    cap.encoder_epochs = 4;
+    cap.train_scenes = 3000;
     cap.test_scenes = 100;
     cap.config.channels = 32;
     TrainedModel t = TrainCaptioner(train, test, o, cap);
+    std::printf("fixture captioner: %s\n", t.summary.c_str());
     stats_ = new std::map<std::string, double>(t.meta.stats);
     model_ = new Captioner(std::dynamic_pointer_cast<CaptionerImpl>(t.module));
     SceneGenerator g(test, 99);
@@ -56,9 +61,36 @@ TEST_F(NicgOnTrainedCaptioner, FixtureCaptionerEndsItsCaptions) {
   EXPECT_LT(stats_->at("mean_steps"), 30);
 }
 
-// (Whether it lengthens captions "well beyond clean" is not pinned yet: on
-// this small fixture 40 iterations barely move them; see docs/results-d2.md
-// once the D2 issue lands.)
+// Mean decoder steps of the fixture images clean and after NICGSlowDown
+// with the given L2 budget (100 iterations, the default lr).
+std::pair<double, double> MeanSteps(Captioner& model, const torch::Tensor& images, double budget) {
+  NicgSlowDownOptions o;
+  o.budget = budget;
+  NicgSlowDownResult r = NicgSlowDown(model, images, o);
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> clean = model->Greedy(images, 60).steps;
+  double c = 0, a = 0;
+  for (size_t i = 0; i < clean.size(); ++i) {
+    c += static_cast<double>(clean[i]) / static_cast<double>(clean.size());
+    a += static_cast<double>(r.steps[i]) / static_cast<double>(clean.size());
+  }
+  std::printf("L2 budget %g: mean steps %.2f clean -> %.2f adversarial\n", budget, c, a);
+  return {c, a};
+}
+
+TEST_F(NicgOnTrainedCaptioner, LengthensCaptionsMoreWithMoreBudget) {
+  // Measured on this fixture (6 scenes): 12.67 steps clean, 15.00 with a
+  // squared-L2 budget of 20, 16.00 with 100; at the D2 experiment's budget
+  // of 1 it does not move. Issue 5 asks for "well beyond clean" (twice as
+  // long): not reached, see docs/results-d2.md.
+  const auto [clean, mid] = MeanSteps(*model_, *images_, 20.0);
+  const auto [clean_again, large] = MeanSteps(*model_, *images_, 100.0);
+  EXPECT_EQ(clean, clean_again);
+  EXPECT_GT(mid, clean);
+  EXPECT_GE(large, mid);
+  EXPECT_GT(large, 1.1 * clean);
+}
+
 TEST_F(NicgOnTrainedCaptioner, KeepsTheLongestCaptionWithinTheBudgetNeverShorterThanClean) {
   for (std::string norm : {"l2", "linf"}) {
     NicgSlowDownOptions o;

@@ -4,8 +4,10 @@
 // numbers behind the attack's defaults.
 // Usage: bench_nicg MODEL.pt [SCENES=50] [NORM=l2] [BUDGET] [LR=0.01]
 //                   [ITERATIONS=100] [THREADS=1]
+// SHOW=1 in the environment also prints each clean and adversarial caption.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "attacks/nicg_slowdown.h"
@@ -30,12 +32,10 @@ int main(int argc, char** argv) {
   o.iterations = argc > 6 ? std::stoll(argv[6]) : 100;
   torch::set_num_threads(argc > 7 ? std::stoi(argv[7]) : 1);
 
-  ModelFile file = ReadModelFile(argv[1]);
-  CaptionerConfig cfg =
-      CaptionerConfig::FromArchConfig(file.meta.config.image_size, file.meta.arch_config);
-  Captioner model(cfg);
-  LoadParameters(file, *model);
-  o.max_len = static_cast<int64_t>(file.meta.arch_config.at("max_len"));
+  LoadedCaptioner loaded = LoadCaptioner(argv[1]);
+  Captioner model = loaded.model;
+  const CaptionerConfig& cfg = model->config();
+  o.max_len = loaded.max_len;
 
   ImageSet test = LoadFashionMnist(DefaultFashionMnistDir(), "test");
   SceneGenerator gen(test, 2);
@@ -48,7 +48,16 @@ int main(int argc, char** argv) {
   std::vector<int64_t> clean;
   {
     torch::NoGradGuard no_grad;
-    clean = model->Greedy(x, o.max_len).steps;
+    GreedyResult g = model->Greedy(x, o.max_len);
+    clean = g.steps;
+    if (std::getenv("SHOW") != nullptr) {
+      GreedyResult a = model->Greedy(r.images, o.max_len);
+      for (int64_t i = 0; i < n; ++i) {
+        std::printf("%2lld  %s\n -> %s\n", static_cast<long long>(i),
+                    loaded.vocab.Decode(g.tokens[i]).c_str(),
+                    loaded.vocab.Decode(a.tokens[i]).c_str());
+      }
+    }
   }
   double mean_clean = 0, mean_adv = 0, mean_loops = 0, max_loops = 0, mean_dist = 0;
   for (int64_t i = 0; i < n; ++i) {

@@ -27,7 +27,7 @@ namespace effrobust {
 struct CaptionerTrainOptions {
   CaptionerConfig config;        // vocab and image_size are set from the scenes
   SceneOptions scenes;           // canvas, item size, items per scene
-  int64_t train_scenes = 20000;  // Default: 20000
+  int64_t train_scenes = 10000;  // Default: 10000 (about 400 s on one core)
   int64_t test_scenes = 1000;    // Default: 1000
   // Scene generator seeds. The defaults are the fashion-mnist-scenes
   // dataset's (data/scenes.h), which D2 units attack; other seeds make a

@@ -81,7 +81,7 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  --gate-center C   (default 5)\n"
      "  captioner / translator only:\n"
      "  --cell C          decoder cell: lstm (captioner default) or gru (translator default)\n"
-     "  --scenes N        captioner: training scenes from the train split (default 20000)\n"},
+     "  --scenes N        captioner: training scenes from the train split (default 10000)\n"},
     {"attacks",
      "usage: effrobust attacks\n"
      "  Lists every attack with its category, the model families it targets, and each\n"
