@@ -62,6 +62,19 @@ bool Overlaps(const Box& a, const Box& b, int64_t gap) {
 
 }  // namespace
 
+std::vector<uint8_t> ResizedItem(const ImageSet& source, int64_t index, int64_t side) {
+  if (index < 0 || index >= source.count || side < 1 || source.height != 28 || source.width != 28) {
+    throw DataError("item " + std::to_string(index) + " at side " + std::to_string(side) +
+                    " (allowed: 0 <= item < " + std::to_string(source.count) +
+                    " of a 28 x 28 set, side >= 1)");
+  }
+  cv::Mat src(28, 28, CV_8UC1, const_cast<uint8_t*>(source.pixels.data() + index * 28 * 28));
+  cv::Mat small;
+  cv::resize(src, small, cv::Size(static_cast<int>(side), static_cast<int>(side)), 0, 0,
+             cv::INTER_AREA);
+  return std::vector<uint8_t>(small.data, small.data + side * side);
+}
+
 std::string ItemName(int64_t label, bool plural) {
   if (label < 0 || label >= kClasses) {
     throw DataError("Fashion-MNIST class " + std::to_string(label) + " is not in 0..9");
@@ -121,14 +134,11 @@ Scene SceneGenerator::Make(int64_t index) const {
     item.source = uniform(0, source_.count - 1);
     item.label = source_.labels[static_cast<size_t>(item.source)];
     item.cell = cell;
-    cv::Mat src(28, 28, CV_8UC1,
-                const_cast<uint8_t*>(source_.pixels.data() + item.source * 28 * 28));
-    cv::Mat small;
-    cv::resize(src, small, cv::Size(side, side), 0, 0, cv::INTER_AREA);
+    const std::vector<uint8_t> small = ResizedItem(source_, item.source, side);
     Box tight{o.canvas, o.canvas, -1, -1};
     for (int y = 0; y < side; ++y) {
       for (int x = 0; x < side; ++x) {
-        const uint8_t v = small.at<uint8_t>(y, x);
+        const uint8_t v = small[static_cast<size_t>(y * side + x)];
         if (v == 0) continue;
         const int64_t cx = cell.x0 + x, cy = cell.y0 + y;
         scene.pixels[static_cast<size_t>(cy * o.canvas + cx)] = v;

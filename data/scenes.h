@@ -67,6 +67,11 @@ class SceneGenerator {
   SceneOptions options_;
 };
 
+// Image `index` of `source` (28 x 28) resized to side x side with OpenCV's
+// INTER_AREA, row-major: how scenes and sequences show an item. Throws
+// DataError if index is out of range or side < 1.
+std::vector<uint8_t> ResizedItem(const ImageSet& source, int64_t index, int64_t side);
+
 // The singular and plural noun phrase of Fashion-MNIST class `label`
 // ("t-shirt"/"t-shirts", "ankle boot"/"ankle boots", ...).
 std::string ItemName(int64_t label, bool plural = false);
