@@ -31,7 +31,8 @@ namespace effrobust {
 struct DetectorConfig {
   int64_t image_size = 64;  // Default: 64 (square, 1 channel; divisible by 8)
   int64_t classes = 10;     // Default: 10 (Fashion-MNIST)
-  int64_t width = 64;       // Default: 64 (backbone width at stride 8; divisible by 4)
+  int64_t width = 32;       // Default: 32 (backbone width at stride 8; divisible by 4;
+                            // AP50 0.755 in docs/results-d3.md)
   double anchor = 20;       // Default: 20 (pixels; the scenes' item size)
 
   // As ModelMetadata::arch_config ("classes", "width", "anchor") and back;
