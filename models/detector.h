@@ -1,0 +1,106 @@
+// A small one-stage grid detector in the style of YOLO (the victims of
+// Phantom Sponges and Overload): a CNN maps a grayscale canvas [B, 1, S, S]
+// to an (S/8) x (S/8) grid of cells (stride 8); each cell predicts
+// objectness, class scores and one box. A cell's candidate has score
+// sigmoid(objectness) x the largest softmax class probability, that class
+// as label, and the box centre (col + sigmoid(tx), row + sigmoid(ty)) x 8
+// pixels, width anchor x exp(tw) and height anchor x exp(th) (tw, th clamped
+// to [-4, 2]). Inference keeps the candidates whose score is >= a confidence
+// threshold and runs class-aware greedy NMS (evaluation/boxes.h) on them, so
+// its post-processing cost grows with the number of confident cells.
+//  * Backbone: 3 x (conv 3x3 + batch norm + ReLU + max-pool 2) then two
+//    (conv 3x3 + batch norm + ReLU) at stride 8 (each cell sees 54 x 54 pixels; an item is 20 x
+//    20); widths width/4, width/2, width, width, width.
+//  * Head: conv 1x1 to 5 + classes channels (objectness, tx, ty, tw, th,
+//    class logits); the objectness bias starts at logit(0.01).
+// Batch norm: call eval() before measuring or attacking.
+// Thread-safety: like any torch::nn::Module.
+#ifndef EFFROBUST_MODELS_DETECTOR_H_
+#define EFFROBUST_MODELS_DETECTOR_H_
+
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "evaluation/boxes.h"
+
+namespace effrobust {
+
+struct DetectorConfig {
+  int64_t image_size = 64;  // Default: 64 (square, 1 channel; divisible by 8)
+  int64_t classes = 10;     // Default: 10 (Fashion-MNIST)
+  int64_t width = 32;       // Default: 32 (backbone width at stride 8; divisible by 4;
+                            // AP50 0.755 in docs/results-d3.md)
+  double anchor = 20;       // Default: 20 (pixels; the scenes' item size)
+
+  // As ModelMetadata::arch_config ("classes", "width", "anchor") and back;
+  // FromArchConfig throws ModelError on a missing key or bad value.
+  std::map<std::string, double> ToArchConfig() const;
+  static DetectorConfig FromArchConfig(int64_t image_size,
+                                       const std::map<std::string, double>& arch);
+};
+
+// The raw output of every cell, before threshold and NMS; N = cells in
+// row-major order. Keeps the graph to the images unless computed under
+// NoGradGuard, so attacks can differentiate through scores and objectness.
+struct DetectorCandidates {
+  torch::Tensor objectness;   // [B, N] sigmoid(objectness logit)
+  torch::Tensor class_probs;  // [B, N, classes] softmax of the class logits
+  torch::Tensor scores;       // [B, N] objectness x max class probability
+  torch::Tensor labels;       // [B, N] int64, argmax class
+  torch::Tensor boxes;        // [B, N, 4] x0, y0, x1, y1 in pixels
+};
+
+struct DetectOptions {
+  float conf_threshold = 0.25f;  // Default: 0.25 (candidates with score >= this go to NMS)
+  NmsOptions nms;                // Default: IoU 0.45, at most 500 boxes
+};
+
+// Detections of a batch and where the time went.
+struct DetectionBatch {
+  std::vector<std::vector<Detection>> boxes;  // per image, descending score
+  std::vector<int64_t> candidates;            // per image: candidates that passed the threshold
+  double network_seconds = 0;                 // forward pass and candidate decoding (steady clock)
+  double nms_seconds = 0;  // threshold filter, copy to host and NMS (steady clock)
+};
+
+class DetectorImpl : public torch::nn::Module {
+ public:
+  static constexpr int64_t kStride = 8;
+
+  // Throws ModelError on a bad config (size not divisible by 8, width not
+  // divisible by 4 or < 4, classes < 1, anchor <= 0).
+  explicit DetectorImpl(const DetectorConfig& config);
+
+  // Head output [B, N, 5 + classes] of images [B, 1, S, S] in [0, 1].
+  // Throws ModelError on another shape.
+  torch::Tensor Forward(const torch::Tensor& images);
+
+  // Decodes head output (Forward) into per-cell candidates.
+  DetectorCandidates Decode(const torch::Tensor& head) const;
+
+  // Decode(Forward(images)).
+  DetectorCandidates RawCandidates(const torch::Tensor& images);
+
+  // Thresholded, NMS'd detections, under NoGradGuard; eval mode is the
+  // caller's business. Throws std::invalid_argument on bad NMS options.
+  DetectionBatch Detect(const torch::Tensor& images, const DetectOptions& options = {});
+
+  // Grid side (S / 8) and number of cells.
+  int64_t grid() const { return config_.image_size / kStride; }
+  int64_t cells() const { return grid() * grid(); }
+  const DetectorConfig& config() const { return config_; }
+
+ private:
+  DetectorConfig config_;
+  torch::nn::Sequential backbone_{nullptr};
+  torch::nn::Conv2d head_{nullptr};
+  torch::Tensor cell_x_, cell_y_;  // [N] column and row of each cell (buffers)
+};
+TORCH_MODULE(Detector);
+
+}  // namespace effrobust
+
+#endif  // EFFROBUST_MODELS_DETECTOR_H_
