@@ -13,6 +13,9 @@ PACKAGES=(
   libyaml-cpp-dev libsqlite3-dev sqlite3 zlib1g-dev
   # OpenCV: resizing Fashion-MNIST items into scenes (data/scenes.cpp).
   libopencv-imgproc-dev
+  # dlib, header-only parts: Hungarian assignment and small matrices for the tracker (models/
+  # byte_tracker.cpp) and MOTA (evaluation/mota.cpp).
+  libdlib-dev
   libgtest-dev
   dataset-fashion-mnist
   # English->German FreeDict dictionary (dictd format) for the translation model (data/freedict.cpp).
