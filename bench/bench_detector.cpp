@@ -5,6 +5,7 @@
 // detector's defaults (docs/results-d3.md).
 // Usage: bench_detector [TRAIN_SCENES=20000] [EPOCHS=7] [THREADS=1] [OUT.pt]
 //        bench_detector nms   (only the NMS cost against candidates)
+//        bench_detector eval MODEL.pt   (the threshold table of a saved detector)
 // Environment: WIDTH (backbone width, default 32), LR (2e-3), BATCH (64),
 // TEST_SCENES (1000), BOX_WEIGHT (5). One thread: on the shared 2-core
 // machine two threads trained 10x slower (docs/results-d3.md).
@@ -51,12 +52,34 @@ void NmsScaling(const NmsOptions& nms) {
   }
 }
 
+// AP, boxes and time on `scenes` at confidence thresholds 0.25 / 0.5 / 0.75.
+void ThresholdTable(Detector& model, const std::vector<Scene>& scenes, const DetectOptions& base) {
+  std::printf("threshold  AP50   AP75   boxes/img  candidates/img  network ms/img  NMS ms/img\n");
+  for (float threshold : {0.25f, 0.5f, 0.75f}) {
+    DetectOptions d = base;
+    d.conf_threshold = threshold;
+    DetectorEval e = EvaluateDetector(model, scenes, d);
+    const double per_image = 1000.0 / static_cast<double>(scenes.size());
+    std::printf("%9.2f  %.3f  %.3f  %9.2f  %14.2f  %14.4f  %10.4f\n", threshold, e.ap50, e.ap75,
+                e.mean_boxes, e.mean_candidates, e.network_seconds * per_image,
+                e.nms_seconds * per_image);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   DetectorTrainOptions det;
   if (argc > 1 && std::string(argv[1]) == "nms") {
     NmsScaling(det.detect.nms);
+    return 0;
+  }
+  if (argc > 2 && std::string(argv[1]) == "eval") {
+    torch::set_num_threads(1);
+    LoadedDetector loaded = LoadDetector(argv[2]);
+    ImageSet test = LoadFashionMnist(DefaultFashionMnistDir(), "test");
+    SceneGenerator gen(test, det.test_seed, det.scenes);
+    ThresholdTable(loaded.model, MakeScenes(gen, 0, det.test_scenes), det.detect);
     return 0;
   }
   det.train_scenes = argc > 1 ? std::stoll(argv[1]) : 20000;
@@ -92,16 +115,7 @@ int main(int argc, char** argv) {
   Detector model(std::dynamic_pointer_cast<DetectorImpl>(t.module));
   SceneGenerator gen(test, det.test_seed, det.scenes);
   const std::vector<Scene> scenes = MakeScenes(gen, 0, det.test_scenes);
-  std::printf("threshold  AP50   AP75   boxes/img  candidates/img  network ms/img  NMS ms/img\n");
-  for (float threshold : {0.25f, 0.5f, 0.75f}) {
-    DetectOptions d = det.detect;
-    d.conf_threshold = threshold;
-    DetectorEval e = EvaluateDetector(model, scenes, d);
-    const double per_image = 1000.0 / static_cast<double>(scenes.size());
-    std::printf("%9.2f  %.3f  %.3f  %9.2f  %14.2f  %14.4f  %10.4f\n", threshold, e.ap50, e.ap75,
-                e.mean_boxes, e.mean_candidates, e.network_seconds * per_image,
-                e.nms_seconds * per_image);
-  }
+  ThresholdTable(model, scenes, det.detect);
   NmsScaling(det.detect.nms);
   if (argc > 4) SaveModel(argv[4], *t.module, t.meta, true);
   return 0;

@@ -138,6 +138,15 @@ TEST(DetectorTest, CheckpointRoundTrip) {
   meta.arch = "captioner";
   SaveModel(path, *m, meta, true);
   EXPECT_THROW(LoadDetector(path), ModelError);
+  meta.arch = kDetectorArch;
+  meta.arch_config["width"] = 6;
+  SaveModel(path, *m, meta, true);
+  try {
+    LoadDetector(path);
+    ADD_FAILURE() << "a width of 6 loaded";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
   std::filesystem::remove(path);
   std::filesystem::remove(path + ".json");
 }

@@ -213,7 +213,11 @@ LoadedDetector LoadDetector(const std::string& path) {
     out.model = Detector(
         DetectorConfig::FromArchConfig(file.meta.config.image_size, file.meta.arch_config));
   } catch (const ModelError& e) {
-    throw ModelError("model file '" + path + "': " + e.what());
+    // "[models] msg" of the nested error as "msg".
+    const std::string what = e.what();
+    const size_t close = what.find("] ");
+    throw ModelError("model file '" + path +
+                     "': " + (close == std::string::npos ? what : what.substr(close + 2)));
   }
   LoadParameters(file, *out.model);
   out.meta = file.meta;
