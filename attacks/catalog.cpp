@@ -161,6 +161,44 @@ std::vector<AttackInfo> BuildCatalog() {
         Int("candidates", 1, 10000, {{"*", "16"}}, {}, "candidate edits decoded per iteration"),
         Int("max_len", 1, 1000, {{"*", "60"}}, {},
             "greedy decoding limit while attacking (measurement uses the model's own)")}});
+  // D3: the detector + tracker pipeline. `threshold` is the confidence
+  // threshold the attack aims at; every D3 unit measures at 0.25, 0.5 and
+  // 0.75 whatever it is.
+  c.push_back(
+      {"overload", "D3",
+       "Overload (ART's OverloadPyTorch): L-inf sign steps that push every cell's confidence "
+       "towards 1, weighting the image regions with the fewest boxes, so NMS gets flooded",
+       {Real("eps", 1e-12, 1, {{"*", "16/255"}}, {}, "L-inf budget"),
+        Int("iterations", 1, 100000, {{"*", "10"}}, {}, "sign-gradient steps"),
+        Int("grid", 1, 64, {{"*", "8"}}, {}, "the weighting grid is grid x grid regions"),
+        Real("threshold", 0, 1, {{"*", "0.25"}}, {}, "confidence threshold a box must reach")}});
+  c.push_back(
+      {"phantom_sponge", "D3",
+       "Phantom Sponges: lift sub-threshold candidates above the threshold while keeping their "
+       "boxes small (and, with lambda1 < 1, the clean boxes); per image or one universal "
+       "perturbation fitted on train sequences",
+       {Choice("mode", {"per_image", "universal"},
+               "per_image: a perturbation per frame; universal: one for every frame"),
+        Real("threshold", 0, 1, {{"*", "0.25"}}, {}, "confidence threshold (T)"),
+        Real("lambda1", 0, 1, {{"*", "1"}}, {}, "weight of the max-objectness loss (1 - lambda1: IoU loss)"),
+        Real("lambda2", 0, 1e6, {{"*", "10"}}, {}, "weight of the box-area loss"),
+        Real("eps", 1e-12, 1e6, {{"*", "4"}}, {}, "L2 radius of the perturbation"),
+        Real("step", 1e-12, 1, {{"*", "0.01"}}, {}, "sign step"),
+        Int("iterations", 1, 100000, {{"*", "200"}}, {}, "per_image: steps per frame batch"),
+        Int("epochs", 1, 100000, {{"*", "20"}}, {}, "universal: passes over the fit frames"),
+        Int("batch", 1, 100000, {{"*", "8"}}, {}, "universal: frames per step"),
+        Int("fit_sequences", 1, 10000, {{"*", "4"}}, {},
+            "universal: train-split sequences whose frames fit the perturbation")}});
+  c.push_back(
+      {"slowtrack", "D3",
+       "SlowTrack: one perturbation shared by each pair of consecutive frames, pushing every "
+       "cell's score towards 1 with a rotating slice of cells weighted extra, so phantom tracks "
+       "are confirmed and then held by the tracker",
+       {Int("iterations", 1, 100000, {{"*", "220"}}, {}, "normalised gradient steps per frame pair"),
+        Real("step", 0, 10, {{"*", "0"}}, {},
+             "step size; 0 = 1.5 x sqrt(pixels / (3 x 800 x 1440)), the reference's scaled"),
+        Int("slices", 1, 4096, {{"*", "15"}}, {}, "runs of cells weighted in turn"),
+        Real("selected_weight", 0, 1e6, {{"*", "10"}}, {}, "extra weight of the current run")}});
   // Families each family-specific attack targets (empty: every family).
   // The classifier attacks (pgd, sponge) target every D1 family, the D2
   // attacks their decoder family; only clean fits every family.
@@ -175,6 +213,9 @@ std::vector<AttackInfo> BuildCatalog() {
       {"slowformer", {"adaptive_token"}},
       {"nicgslowdown", {"captioning"}},
       {"nmtsloth", {"translation"}},
+      {"overload", {"detection"}},
+      {"phantom_sponge", {"detection"}},
+      {"slowtrack", {"detection"}},
   };
   for (auto& a : c) {
     auto it = targets.find(a.name);

@@ -148,4 +148,11 @@ Sequence SequenceGenerator::Make(int64_t index) const {
   return seq;
 }
 
+uint64_t SequenceSplitSeed(const std::string& split) {
+  if (split == "train") return kSequenceTrainSeed;
+  if (split == "test") return kSequenceTestSeed;
+  throw DataError("split '" + split + "' of dataset '" + kSequencesDataset +
+                  "' is not known (allowed: train, test)");
+}
+
 }  // namespace effrobust

@@ -13,6 +13,7 @@
 #define EFFROBUST_DATA_SEQUENCES_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "data/fashion_mnist.h"
@@ -70,6 +71,21 @@ class SequenceGenerator {
   uint64_t seed_;
   SequenceOptions options_;
 };
+
+// The "fashion-mnist-sequences" dataset (the D3 units' input): sequence i
+// of split "train" ("test") is SequenceGenerator(Fashion-MNIST train
+// (test), kSequenceTrainSeed (kSequenceTestSeed), SequenceOptions()).Make(i)
+// for i < kSequenceTrainCount (kSequenceTestCount). Its frames are scenes of
+// the same items, so a detector trained on fashion-mnist-scenes runs on it.
+inline constexpr char kSequencesDataset[] = "fashion-mnist-sequences";
+inline constexpr uint64_t kSequenceTrainSeed = 11;
+inline constexpr uint64_t kSequenceTestSeed = 12;
+inline constexpr int64_t kSequenceTrainCount = 10000;
+inline constexpr int64_t kSequenceTestCount = 1000;
+
+// The generator seed of a split of the sequences dataset. Throws DataError
+// for a split other than "train" / "test".
+uint64_t SequenceSplitSeed(const std::string& split);
 
 }  // namespace effrobust
 

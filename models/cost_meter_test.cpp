@@ -164,8 +164,13 @@ TEST(EarlyExitMeter, MeasureChargesOnlyTheExitTakenAndDensityMovesEnergy) {
 // families, and none of its decoder archs (those have their own loaders,
 // see captioner_test).
 TEST(ArchFamilies, LoaderAndTorchFreeTableAgree) {
-  std::vector<std::string> classifiers, decoders;
+  std::vector<std::string> classifiers, decoders, detectors;
   for (const auto& [arch, family] : ArchFamilies()) {
+    if (family == kFamilyDetection) {
+      detectors.push_back(arch);
+      EXPECT_EQ(FamilyOfArch(arch), "") << arch;
+      continue;
+    }
     if (IsDecoderFamily(family)) {
       decoders.push_back(arch);
       EXPECT_EQ(FamilyOfArch(arch), "") << arch;
@@ -178,6 +183,7 @@ TEST(ArchFamilies, LoaderAndTorchFreeTableAgree) {
   EXPECT_EQ(KnownArchs(), classifiers);
   std::sort(decoders.begin(), decoders.end());
   EXPECT_EQ(decoders, (std::vector<std::string>{"captioner", "translator"}));
+  EXPECT_EQ(detectors, (std::vector<std::string>{"detector"}));
 }
 
 }  // namespace

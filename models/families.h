@@ -4,7 +4,8 @@
 // VictimModel by models/victim_loader.cpp) and autoregressive decoders (D2
 // families: captioners and translators, loaded by their own Load* function
 // and run by the D2 executor). A test keeps this table and the loaders in
-// step. Header-only, thread-safe.
+// step. Detectors (D3) are loaded by LoadDetector and run by the D3
+// executor. Header-only, thread-safe.
 #ifndef EFFROBUST_MODELS_FAMILIES_H_
 #define EFFROBUST_MODELS_FAMILIES_H_
 
@@ -22,6 +23,7 @@ inline const std::vector<std::pair<std::string, std::string>>& ArchFamilies() {
       {"adaptive_vit", "adaptive_token"},
       {"captioner", "captioning"},
       {"translator", "translation"},
+      {"detector", "detection"},
   };
   return archs;
 }
@@ -33,6 +35,19 @@ inline constexpr char kFamilyTranslation[] = "translation";
 // True for a D2 (decoder) family, false for a D1 classifier family or "".
 inline bool IsDecoderFamily(const std::string& family) {
   return family == kFamilyCaptioning || family == kFamilyTranslation;
+}
+
+// The D3 family: a detector feeding a tracker, whose cost grows with the
+// boxes it emits. Detectors train on fashion-mnist-scenes and run on the
+// frames of fashion-mnist-sequences.
+inline constexpr char kFamilyDetection[] = "detection";
+
+// The dataset units of a model with `arch`, trained on `trained_on`, run
+// on: the training dataset, except for detectors trained on scenes, whose
+// units are the sequences made of the same items.
+inline std::string UnitDatasetOf(const std::string& arch, const std::string& trained_on) {
+  if (arch == "detector" && trained_on == "fashion-mnist-scenes") return "fashion-mnist-sequences";
+  return trained_on;
 }
 
 // The family of `arch`, or "" if effrobust does not know it.

@@ -60,24 +60,27 @@ ModelRecord CheckModelMetadata(const ExperimentSpec& spec, const ModelSpec& mode
   return rec;
 }
 
-// Each model runs on the dataset it was trained on: every model's dataset
+// Each model runs on the dataset it was trained on (UnitDatasetOf): every model's dataset
 // must be among the spec's datasets, and every dataset must be some model's.
 void CheckModelDatasets(const ExperimentSpec& spec, const std::vector<ModelRecord>& models) {
   std::set<std::string> names;
   for (const auto& ds : spec.datasets) names.insert(ds.name);
   for (const ModelRecord& rec : models) {
-    if (names.count(rec.dataset)) continue;
+    const std::string runs_on = UnitDatasetOf(rec.arch, rec.dataset);
+    if (names.count(runs_on)) continue;
     const DatasetSpec& ds = spec.datasets.front();
     throw SpecError(spec.file + ":" + std::to_string(ds.line) + ": dataset '" + ds.name +
                     "' does not match model '" + rec.name + "' (" + Printable(rec.path) +
-                    "), which was trained on '" + Printable(rec.dataset) + "' (allowed: list '" +
-                    Printable(rec.dataset) + "' under datasets, or leave the model out)");
+                    "), which was trained on '" + Printable(rec.dataset) + "'" +
+                    (runs_on == rec.dataset ? "" : " and runs on '" + Printable(runs_on) + "'") +
+                    " (allowed: list '" + Printable(runs_on) +
+                    "' under datasets, or leave the model out)");
   }
   for (const auto& ds : spec.datasets) {
     bool used = false;
     std::string trained;
     for (const ModelRecord& rec : models) {
-      used = used || rec.dataset == ds.name;
+      used = used || UnitDatasetOf(rec.arch, rec.dataset) == ds.name;
       trained += (trained.empty() ? "" : ", ") + rec.name + " on '" + Printable(rec.dataset) + "'";
     }
     if (!used) {
@@ -143,7 +146,7 @@ std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec, const Preflight
     CheckModelFile(spec, m, nullptr);  // the file itself, before its metadata
     records.push_back(CheckModelMetadata(spec, m));
     families[m.name] = FamilyOfArchName(records.back().arch);
-    datasets[m.name] = records.back().dataset;
+    datasets[m.name] = UnitDatasetOf(records.back().arch, records.back().dataset);
   }
   CheckModelDatasets(spec, records);
   for (const auto& m : spec.models) {

@@ -151,7 +151,7 @@ void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
       }
       continue;
     }
-    // fashion-mnist, and fashion-mnist-scenes made of its items.
+    // fashion-mnist, and fashion-mnist-scenes and -sequences made of its items.
     std::vector<std::string> files;
     try {
       files = FashionMnistFiles(dir, ds.split);

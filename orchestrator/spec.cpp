@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/value.h"
 #include "data/scenes.h"
+#include "data/sequences.h"
 #include "data/translation_pairs.h"
 #include "defenses/catalog.h"
 
@@ -322,6 +323,7 @@ int64_t DatasetSplitSize(const std::string& name, const std::string& split) {
   static const Sizes kDatasets[] = {
       {"fashion-mnist", 60000, 10000},
       {kScenesDataset, kSceneTrainCount, kSceneTestCount},
+      {kSequencesDataset, kSequenceTrainCount, kSequenceTestCount},
       // The train split holds at most this many pairs (what the dictionary
       // yields); a unit past its end fails naming the true size.
       {kTranslationDataset, kTranslationTrainPairs, kTranslationTestPairs},

@@ -21,6 +21,8 @@
 #include "evaluation/latency.h"
 #include "models/adaptive_vit_trainer.h"
 #include "models/captioner_trainer.h"
+#include "models/detector_trainer.h"
+#include "models/families.h"
 #include "models/translator_trainer.h"
 #include "data/translation_pairs.h"
 #include "models/checkpoint.h"
@@ -277,6 +279,7 @@ std::string DefaultModelName(const std::string& arch, const std::string& cell) {
   if (arch == "adaptive_vit") return "avit-fmnist";
   if (arch == "captioner") return "captioner-" + (cell.empty() ? std::string("lstm") : cell);
   if (arch == "translator") return "translator";
+  if (arch == "detector") return "detector-fmnist";
   return arch + "-fmnist";
 }
 
@@ -314,9 +317,11 @@ void TrainAndSaveModel(const TrainRequest& r) {
         "--patch, --depth, --ponder-weight, --gate-scale and --gate-center apply to --arch "
         "adaptive_vit only, not '" + r.arch + "'");
   }
-  if (r.arch != "captioner" && r.arch != "translator" && (!r.cell.empty() || r.scenes > 0)) {
-    throw ModelError("--cell and --scenes apply to --arch captioner or translator only, not '" +
-                     r.arch + "'");
+  if (r.arch != "captioner" && r.arch != "translator" && !r.cell.empty()) {
+    throw ModelError("--cell applies to --arch captioner or translator only, not '" + r.arch + "'");
+  }
+  if (r.arch != "captioner" && r.arch != "detector" && r.scenes > 0) {
+    throw ModelError("--scenes applies to --arch captioner or detector only, not '" + r.arch + "'");
   }
   const double t0 = MonotonicSeconds();
   o.progress = [&](int epoch, int64_t batch, int64_t batches, double loss) {
@@ -376,9 +381,17 @@ void TrainAndSaveModel(const TrainRequest& r) {
     LogInfo("translator: " + std::to_string(train_pairs.size()) + " training pairs, " +
             std::to_string(test_pairs.size()) + " test pairs (characters)");
     trained = TrainTranslator(train_pairs, test_pairs, o, tr);
+  } else if (r.arch == "detector") {
+    DetectorTrainOptions det;
+    if (r.scenes > 0) det.train_scenes = r.scenes;
+    o.batch_size = 64;
+    o.lr = 2e-3;
+    LogInfo("detector: " + std::to_string(det.train_scenes) + " training scenes from the train "
+            "split, " + std::to_string(det.test_scenes) + " test scenes from the test split");
+    trained = TrainDetector(train, test, o, det);
   } else {
     std::string known;
-    for (const auto& a : KnownArchs()) known += (known.empty() ? "" : ", ") + a;
+    for (const auto& [a, family] : ArchFamilies()) known += (known.empty() ? "" : ", ") + a;
     throw ModelError("unknown --arch '" + r.arch + "' (allowed: " + known + ")");
   }
   std::filesystem::path parent = std::filesystem::path(r.out_path).parent_path();

@@ -38,7 +38,7 @@ struct TrainRequest {
   double vit_gate_center = -1;
   // captioner / translator only (""/0 = default); ModelError for another arch.
   std::string cell;             // decoder cell: lstm or gru
-  int64_t scenes = 0;           // captioner: training scenes (default 20000)
+  int64_t scenes = 0;           // captioner / detector: training scenes (0 = the trainer default)
 };
 
 // Trains the requested arch and saves it; prints progress and a summary

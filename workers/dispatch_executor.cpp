@@ -8,6 +8,7 @@
 #include "models/victim_loader.h"
 #include "workers/d1_executor.h"
 #include "workers/d2_executor.h"
+#include "workers/d3_executor.h"
 
 namespace effrobust {
 namespace {
@@ -20,7 +21,9 @@ std::string FamilyOfModelFile(const std::string& path) {
 class DispatchExecutor : public UnitExecutor {
  public:
   explicit DispatchExecutor(const ExecutorPlacement& placement)
-      : d1_(MakeD1Executor(placement)), d2_(MakeD2Executor(placement)) {}
+      : d1_(MakeD1Executor(placement)),
+        d2_(MakeD2Executor(placement)),
+        d3_(MakeD3Executor(placement)) {}
 
   std::string held_model() const override { return last_ ? last_->held_model() : ""; }
 
@@ -36,13 +39,16 @@ class DispatchExecutor : public UnitExecutor {
       throw WorkerError("model '" + unit.model + "' (" + unit.model_path +
                         ") has an arch effrobust does not know");
     }
-    last_ = IsDecoderFamily(family) ? d2_.get() : d1_.get();
+    last_ = IsDecoderFamily(family)          ? d2_.get()
+            : family == kFamilyDetection ? d3_.get()
+                                         : d1_.get();
     return last_->Execute(unit, options, shard, context);
   }
 
  private:
   std::unique_ptr<UnitExecutor> d1_;
   std::unique_ptr<UnitExecutor> d2_;
+  std::unique_ptr<UnitExecutor> d3_;
   UnitExecutor* last_ = nullptr;
   std::map<std::string, std::string> families_;  // model path#hash -> family
 };
@@ -54,7 +60,12 @@ std::unique_ptr<UnitExecutor> MakeWorkerExecutor(const ExecutorPlacement& placem
 }
 
 void CheckModelLoads(const std::string& path, const std::string& dataset) {
-  const std::string family = FamilyOfArchName(ReadModelFile(path, dataset).meta.arch);
+  const std::string family = FamilyOfArchName(ReadModelFile(path).meta.arch);
+  if (family == kFamilyDetection) {
+    CheckDetectorModelLoads(path, dataset);  // trained on scenes, runs on sequences
+    return;
+  }
+  ReadModelFile(path, dataset);
   if (IsDecoderFamily(family)) {
     CheckDecoderModelLoads(path, dataset);
   } else {

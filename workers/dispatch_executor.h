@@ -1,6 +1,7 @@
 // The worker's UnitExecutor: runs each unit with the executor of its model's
 // family -- the D1 executor for classifier victims (early exit, gated skip,
-// adaptive token), the D2 executor for decoders (captioning, translation).
+// adaptive token), the D2 executor for decoders (captioning, translation),
+// the D3 executor for detectors (detection + tracking).
 // The family comes from the arch in the checkpoint's metadata, read once per
 // model file. held_model() is the model of the executor that ran last.
 // The header is torch-free. Thread-safety: one executor per worker thread.
@@ -19,7 +20,8 @@ std::unique_ptr<UnitExecutor> MakeWorkerExecutor(const ExecutorPlacement& placem
 
 // Loads the checkpoint at `path` as the worker will for a unit on `dataset`
 // ("" = not checked): a classifier victim (workers/d1_executor.h) or a
-// decoder (workers/d2_executor.h), by its arch. Throws ModelError saying
+// decoder (workers/d2_executor.h) or a detector (workers/d3_executor.h), by
+// its arch. Throws ModelError saying
 // what is wrong (missing, truncated or foreign file, unknown arch, another
 // dataset, parameters that do not fit). The orchestrator's ModelValidator at
 // plan/run start.

@@ -62,10 +62,12 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  --out PATH        checkpoint to write (default runs/models/sdn-fmnist.pt; PATH.json too)\n"
      "  --arch A          multi_exit_cnn (default; early exit), skip_net (gated blocks),\n"
      "                    adaptive_vit (token halting), captioner (Fashion-MNIST scenes),\n"
-     "                    translator (FreeDict English-German, characters)\n"
+     "                    translator (FreeDict English-German, characters), detector (grid\n"
+     "                    detector on Fashion-MNIST scenes; its units run on the sequences)\n"
      "  --name NAME       model name stored in the metadata (default sdn-fmnist, skipnet-fmnist,\n"
-     "                    avit-fmnist, captioner-CELL, translator by arch)\n"
-     "  --epochs N        training epochs (default 2; captioner: 6 decoder epochs; translator: 4)\n"
+     "                    avit-fmnist, captioner-CELL, translator, detector-fmnist by arch)\n"
+     "  --epochs N        training epochs (default 2; captioner: 6 decoder epochs; translator: 4;\n"
+     "                    detector: 7)\n"
      "  --seed S          random seed (default 1)\n"
      "  --threads N       torch threads (default: all cores)\n"
      "  --max-train N     use only the first N training images/pairs (default: all)\n"
@@ -81,7 +83,8 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  --gate-center C   (default 5)\n"
      "  captioner / translator only:\n"
      "  --cell C          decoder cell: lstm (captioner default) or gru (translator default)\n"
-     "  --scenes N        captioner: training scenes from the train split (default 10000)\n"},
+     "  captioner / detector only:\n"
+     "  --scenes N        training scenes from the train split (default 10000; detector 20000)\n"},
     {"attacks",
      "usage: effrobust attacks\n"
      "  Lists every attack with its category, the model families it targets, and each\n"
@@ -231,7 +234,9 @@ int Train(const Args& a) {
   if (a.options.count("--name")) r.name = a.options.at("--name");
   if (a.options.count("--arch")) r.arch = a.options.at("--arch");
   if (a.options.count("--data")) r.data_dir = a.options.at("--data");
-  r.epochs = static_cast<int>(IntOption(a, "--epochs", r.arch == "captioner" ? 6 : r.arch == "translator" ? 4 : 2));
+  r.epochs = static_cast<int>(IntOption(
+      a, "--epochs",
+      r.arch == "captioner" ? 6 : r.arch == "translator" ? 4 : r.arch == "detector" ? 7 : 2));
   r.seed = IntOption(a, "--seed", 1);
   r.threads = static_cast<int>(IntOption(a, "--threads", 0));
   r.max_train = IntOption(a, "--max-train", 0);
@@ -250,13 +255,13 @@ int Train(const Args& a) {
   }
   if (a.options.count("--cell")) r.cell = a.options.at("--cell");
   r.scenes = IntOption(a, "--scenes", 0);
-  if (r.arch != "captioner" && r.arch != "translator") {
-    for (const char* o : {"--cell", "--scenes"}) {
-      if (a.options.count(o)) {
-        throw SpecError(std::string("option ") + o +
-                        " applies to --arch captioner or translator only, not '" + r.arch + "'");
-      }
-    }
+  if (r.arch != "captioner" && r.arch != "translator" && a.options.count("--cell")) {
+    throw SpecError("option --cell applies to --arch captioner or translator only, not '" +
+                    r.arch + "'");
+  }
+  if (r.arch != "captioner" && r.arch != "detector" && a.options.count("--scenes")) {
+    throw SpecError("option --scenes applies to --arch captioner or detector only, not '" +
+                    r.arch + "'");
   }
   if (a.options.count("--cell") && r.cell != "lstm" && r.cell != "gru") {
     throw SpecError("option --cell '" + r.cell + "' is not a decoder cell (allowed: lstm, gru)");
