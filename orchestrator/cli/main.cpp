@@ -21,6 +21,7 @@
 #include "common/value.h"
 #include "evaluation/d1_table.h"
 #include "evaluation/d2_table.h"
+#include "evaluation/d3_table.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/experiment.h"
 #include "orchestrator/mpi_transport.h"
@@ -48,7 +49,8 @@ const char* kUsage =
     "                                  read-only SQL over the run's index\n"
     "  tables  RUN_DIR [--format markdown|csv|latex]\n"
     "                                  the result tables: D1 efficacy; FLOPs, energy, latency per\n"
-    "                                  attack; D2 I-Loops, I-Latency, BLEU-4\n"
+    "                                  attack; D2 I-Loops, I-Latency, BLEU-4; D3 tracks, tracker and\n"
+    "                                  total time, MOTA, mAP per confidence threshold\n"
     "  attacks                         list the attacks, the models they target, their parameters\n"
     "  index   rebuild RUN_DIR [--out PATH]\n"
     "                                  rebuild the index from the run's shards\n"
@@ -135,7 +137,11 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  RAD 5 % and 15 % and its drop, FLOPs ratio and latency ratio (adversarial / clean).\n"
      "  With D2 units (captioners, translators), the D2 table per model x attack x parameters:\n"
      "  mean and max I-Loops and I-Latency, mean decoder steps clean/adversarial, BLEU-4.\n"
-     "  The D1 tables are left out of a run with D2 units only.\n"},
+     "  With D3 units (detector + tracker), the D3 table per model x confidence threshold x\n"
+     "  {benign, attack x parameters}: tracks held per frame (mean, max), tracks started, tracker\n"
+     "  and total time per sequence, MOTA against ground truth and against the clean run, mAP at\n"
+     "  IoU 0.5 / 0.75, and the attack's tracks and total-time ratios to the clean run.\n"
+     "  The D1 tables are left out of a run with D2 or D3 units and no D1 units.\n"},
     {"index", kIndexHelp},
 };
 
@@ -426,14 +432,17 @@ int Tables(const Args& a) {
       {"D1 all families: cost of dynamic inference, adversarial vs clean", D1CostTable(units)},
       {"D2 decoders: I-Loops ((steps_adv + 1) / (steps_clean + 1) - 1), I-Latency, BLEU-4",
        D2Table(units)},
+      {"D3 detection + tracking: tracks held, tracker and total time, MOTA, mAP per confidence "
+       "threshold",
+       D3Table(units)},
   };
   // The D1 tables as before whenever the run has D1 rows (or no rows at
-  // all); the D2 table when it has rows.
+  // all); the D2 and D3 tables when they have rows.
   const bool has_d1 = !tables[0].second.rows.empty() || !tables[1].second.rows.empty();
-  const bool has_d2 = !tables[2].second.rows.empty();
+  const bool has_d2_or_d3 = !tables[2].second.rows.empty() || !tables[3].second.rows.empty();
   bool first = true;
   for (size_t i = 0; i < tables.size(); ++i) {
-    if (i < 2 ? (!has_d1 && has_d2) : !has_d2) continue;
+    if (i < 2 ? (!has_d1 && has_d2_or_d3) : tables[i].second.rows.empty()) continue;
     section(tables[i].first, tables[i].second, first);
     first = false;
   }
