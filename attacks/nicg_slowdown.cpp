@@ -57,7 +57,7 @@ NicgSlowDownResult NicgSlowDown(Captioner& model, const torch::Tensor& images,
     torch::Tensor logits = g.logits;  // [B, T, V]
     const double neg_inf = -std::numeric_limits<double>::infinity();
     torch::Tensor others = logits.scatter(2, logits.argmax(2, true), neg_inf)
-                               .index_fill(2, torch::tensor({Vocabulary::kEnd}), neg_inf);
+                               .index_fill(2, torch::tensor({Vocabulary::kEnd}).to(logits.device()), neg_inf);
     torch::Tensor log_rest = torch::logsumexp(others, 2) - torch::logsumexp(logits, 2);
     std::vector<float> mask_host;
     for (int64_t i = 0; i < b; ++i) {
