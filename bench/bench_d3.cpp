@@ -43,8 +43,9 @@ struct Totals {
 
 int main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help") {
-    std::printf("usage: bench_d3 MODEL.pt [SEQUENCES=4] [ITERATIONS=220] [THRESHOLD=0.25] "
-                "[THREADS=1]\n");
+    std::printf(
+        "usage: bench_d3 MODEL.pt [SEQUENCES=4] [ITERATIONS=220] [THRESHOLD=0.25] "
+        "[THREADS=1]\n");
     return argc < 2 ? 2 : 0;
   }
   const int64_t sequences = argc > 2 ? std::atoll(argv[2]) : 4;
@@ -86,12 +87,13 @@ int main(int argc, char** argv) {
   }
   std::printf("mean candidates/frame clean %.2f adv %.2f\n", clean.candidates / clean.frames,
               adv.candidates / adv.frames);
-  std::printf("mean boxes/frame clean %.2f adv %.2f; held/frame clean %.2f adv %.2f (x%.2f); "
-              "tracker ms/seq clean %.3f adv %.3f (x%.2f); total ms/seq clean %.2f adv %.2f "
-              "(x%.2f)\n",
-              clean.boxes / clean.frames, adv.boxes / adv.frames, clean.held / clean.frames,
-              adv.held / adv.frames, adv.held / clean.held, clean.tracker_ms / sequences,
-              adv.tracker_ms / sequences, adv.tracker_ms / clean.tracker_ms,
-              clean.total_ms / sequences, adv.total_ms / sequences, adv.total_ms / clean.total_ms);
+  std::printf(
+      "mean boxes/frame clean %.2f adv %.2f; held/frame clean %.2f adv %.2f (x%.2f); "
+      "tracker ms/seq clean %.3f adv %.3f (x%.2f); total ms/seq clean %.2f adv %.2f "
+      "(x%.2f)\n",
+      clean.boxes / clean.frames, adv.boxes / adv.frames, clean.held / clean.frames,
+      adv.held / adv.frames, adv.held / clean.held, clean.tracker_ms / sequences,
+      adv.tracker_ms / sequences, adv.tracker_ms / clean.tracker_ms, clean.total_ms / sequences,
+      adv.total_ms / sequences, adv.total_ms / clean.total_ms);
   return 0;
 }

@@ -22,13 +22,13 @@ namespace effrobust {
 
 // One frame through the pipeline.
 struct TrackedFrame {
-  int64_t candidates = 0;               // cells scoring >= the threshold (into NMS)
-  std::vector<Detection> boxes;         // after NMS, into the tracker
-  std::vector<TrackedObject> tracks;    // confirmed tracks output this frame
-  TrackCounts held;                     // tracks held after this frame
-  double network_ms = 0;                // forward pass and candidate decoding
-  double nms_ms = 0;                    // threshold filter and NMS
-  double tracker_ms = 0;                // ByteTracker::Update
+  int64_t candidates = 0;             // cells scoring >= the threshold (into NMS)
+  std::vector<Detection> boxes;       // after NMS, into the tracker
+  std::vector<TrackedObject> tracks;  // confirmed tracks output this frame
+  TrackCounts held;                   // tracks held after this frame
+  double network_ms = 0;              // forward pass and candidate decoding
+  double nms_ms = 0;                  // threshold filter and NMS
+  double tracker_ms = 0;              // ByteTracker::Update
   double total_ms() const { return network_ms + nms_ms + tracker_ms; }
 };
 

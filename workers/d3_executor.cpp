@@ -141,11 +141,10 @@ class D3Executor : public UnitExecutor {
     SequenceGenerator generator(Fmnist(unit.split), SequenceSplitSeed(unit.split));
     const int64_t size = generator.options().canvas;
     if (size != model->config().image_size) {
-      throw WorkerError("model '" + unit.model + "' takes " +
-                        std::to_string(model->config().image_size) + " x " +
-                        std::to_string(model->config().image_size) + " images but " +
-                        kSequencesDataset + " frames are " + std::to_string(size) + " x " +
-                        std::to_string(size));
+      throw WorkerError(
+          "model '" + unit.model + "' takes " + std::to_string(model->config().image_size) + " x " +
+          std::to_string(model->config().image_size) + " images but " + kSequencesDataset +
+          " frames are " + std::to_string(size) + " x " + std::to_string(size));
     }
     WarmUp(size);
     const std::vector<double>& thresholds = D3Thresholds();
@@ -214,7 +213,8 @@ class D3Executor : public UnitExecutor {
       out.metrics[tag + "_ap75_gt_clean"] = AveragePrecision(score.clean, score.truth, 0.75).map;
       out.metrics[tag + "_ap50_gt_adv"] = AveragePrecision(score.adv, score.truth, 0.5).map;
       out.metrics[tag + "_ap75_gt_adv"] = AveragePrecision(score.adv, score.truth, 0.75).map;
-      out.metrics[tag + "_ap50_pseudo_adv"] = AveragePrecisionAgainst(score.adv, score.clean, 0.5).map;
+      out.metrics[tag + "_ap50_pseudo_adv"] =
+          AveragePrecisionAgainst(score.adv, score.clean, 0.5).map;
       out.metrics[tag + "_ap75_pseudo_adv"] =
           AveragePrecisionAgainst(score.adv, score.clean, 0.75).map;
       out.metrics[tag + "_tracks_started_clean"] =
@@ -273,8 +273,10 @@ class D3Executor : public UnitExecutor {
   torch::Tensor Attack(const WorkUnit& unit, const torch::Tensor& x, UnitContext& context) {
     Detector& model = detector_->model;
     if (unit.attack == "clean") return x.clone();
-    if (unit.attack == "overload") return Overload(model, x, OverloadOptionsFromParams(unit.params));
-    if (unit.attack == "slowtrack") return SlowTrack(model, x, SlowTrackOptionsFromParams(unit.params));
+    if (unit.attack == "overload")
+      return Overload(model, x, OverloadOptionsFromParams(unit.params));
+    if (unit.attack == "slowtrack")
+      return SlowTrack(model, x, SlowTrackOptionsFromParams(unit.params));
     if (unit.attack == "phantom_sponge") {
       const PhantomSpongeSetting s = PhantomSpongeSettingFromParams(unit.params);
       if (!s.universal) return PhantomSponge(model, x, s.options);

@@ -161,7 +161,8 @@ TEST_F(D3Test, MpiRunMeasuresTheTrackingPipelineAndTablesShowThePapersColumns) {
         EXPECT_LE(rows.Get("confirmed_" + w).ints[r], rows.Get("tracks_" + w).ints[r]);
         const double total = rows.Get("total_" + w + "_ms").reals[r];
         EXPECT_NEAR(total,
-                    rows.Get("network_" + w + "_ms").reals[r] + rows.Get("nms_" + w + "_ms").reals[r] +
+                    rows.Get("network_" + w + "_ms").reals[r] +
+                        rows.Get("nms_" + w + "_ms").reals[r] +
                         rows.Get("tracker_" + w + "_ms").reals[r],
                     1e-9);
         EXPECT_GT(rows.Get("network_" + w + "_ms").reals[r], 0);
@@ -197,13 +198,14 @@ TEST_F(D3Test, MpiRunMeasuresTheTrackingPipelineAndTablesShowThePapersColumns) {
       }
     }
   }
-  EXPECT_EQ(d3_attacks, (std::set<std::string>{"clean", "slowtrack", "overload", "phantom_sponge"}));
+  EXPECT_EQ(d3_attacks,
+            (std::set<std::string>{"clean", "slowtrack", "overload", "phantom_sponge"}));
 
   ASSERT_EQ(Shell(Bin() + " tables " + out, log), 0) << Slurp(log);
   const std::string tables = Slurp(log);
-  for (std::string want : {"### D3 detection + tracking", "tracker_ms", "mota_pseudo", "tracks_x",
-                           "| benign", "| slowtrack", "| overload", "| phantom_sponge",
-                           "### D1 early exit", "| sdn-tiny"}) {
+  for (std::string want :
+       {"### D3 detection + tracking", "tracker_ms", "mota_pseudo", "tracks_x", "| benign",
+        "| slowtrack", "| overload", "| phantom_sponge", "### D1 early exit", "| sdn-tiny"}) {
     EXPECT_NE(tables.find(want), std::string::npos) << want << "\n" << tables;
   }
 }
