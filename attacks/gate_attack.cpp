@@ -41,7 +41,8 @@ torch::Tensor ProjectDelta(const torch::Tensor& delta, const torch::Tensor& x0,
     d = delta.clamp(-budget.eps, budget.eps);
   } else {
     torch::Tensor norms = delta.flatten(1).norm(2, 1).view({-1, 1, 1, 1});
-    d = delta * (budget.eps / torch::max(norms, torch::full({}, budget.eps)).clamp_min(1e-12));
+    torch::Tensor cap = torch::max(norms, torch::full({}, budget.eps, norms.options()));
+    d = delta * (budget.eps / cap.clamp_min(1e-12));
   }
   // Box: clipping x0 + d to [0, 1] only shrinks |d| per element.
   return (x0 + d).clamp(0.0, 1.0) - x0;
@@ -66,7 +67,8 @@ torch::Tensor GateAttack::Optimise(VictimModel& victim, const torch::Tensor& x0)
   torch::Tensor delta = torch::zeros_like(x0);
   torch::Tensor m = torch::zeros_like(x0), v = torch::zeros_like(x0);
   torch::Tensor best = x0.clone();
-  torch::Tensor best_score = torch::full({x0.size(0)}, -1.0, torch::kFloat64);
+  torch::Tensor best_score =
+      torch::full({x0.size(0)}, -1.0, torch::dtype(torch::kFloat64).device(x0.device()));
   auto keep_best = [&](const std::vector<torch::Tensor>& gates) {
     torch::Tensor score = GateScore(gates);
     torch::Tensor better = score > best_score;

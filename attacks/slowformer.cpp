@@ -51,7 +51,7 @@ torch::Tensor PriorKlPerSample(const torch::Tensor& halting) {
     total += prior[l];
   }
   for (auto& p : prior) p = static_cast<float>(p / total);
-  torch::Tensor target = torch::tensor(prior).view({1, L});
+  torch::Tensor target = torch::tensor(prior).to(halting.device()).view({1, L});
   torch::Tensor dist = halting.mean(2);
   dist = dist / dist.sum(1, true).clamp_min(1e-12);
   return (target * (torch::log(target + 1e-10) - torch::log(dist + 1e-10))).sum(1);
@@ -98,7 +98,9 @@ class SlowFormer : public Attack {
     if (x.size(0) == 0) throw AttackError("slowformer: Fit needs at least one image");
     Geometry(x);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-    torch::Tensor patch = torch::rand({x.size(1), side_, side_}, gen, torch::kFloat32);
+    // Drawn on the CPU generator (same patch on every device), then moved.
+    torch::Tensor patch =
+        torch::rand({x.size(1), side_, side_}, gen, torch::kFloat32).to(x.device());
     patch.set_requires_grad(true);
     torch::optim::Adam opt({patch}, torch::optim::AdamOptions(o_.lr));
     std::mt19937_64 rng(seed);
@@ -107,7 +109,7 @@ class SlowFormer : public Attack {
     for (int64_t i = 0; i < n; ++i) order[i] = i;
     for (int64_t e = 0; e < o_.epochs; ++e) {
       for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
-      const torch::Tensor perm = torch::tensor(order, torch::kInt64);
+      const torch::Tensor perm = torch::tensor(order, torch::kInt64).to(x.device());
       for (int64_t b = 0; b < n; b += o_.batch) {
         torch::Tensor xb = x.index_select(0, perm.slice(0, b, std::min(n, b + o_.batch)));
         torch::AutoGradMode grad_on(true);
@@ -138,7 +140,7 @@ class SlowFormer : public Attack {
         throw AttackError("slowformer: the patch was fitted on images of another shape");
       }
       torch::NoGradGuard no_grad;
-      return Paste(x.detach(), patch_.unsqueeze(0));
+      return Paste(x.detach(), patch_.to(x.device()).unsqueeze(0));
     }
     if (x.size(0) == 0) return x.clone();
     Geometry(x);
@@ -173,7 +175,7 @@ class SlowFormer : public Attack {
   // x with the patch ([1 or B, C, side, side]) in place of its square.
   torch::Tensor Paste(const torch::Tensor& x, const torch::Tensor& patch) const {
     using torch::indexing::Slice;
-    torch::Tensor mask = torch::zeros({1, 1, height_, width_});
+    torch::Tensor mask = torch::zeros({1, 1, height_, width_}, x.options());
     mask.index_put_({Slice(), Slice(), Slice(top_, top_ + side_), Slice(left_, left_ + side_)},
                     1.0);
     torch::Tensor full = torch::constant_pad_nd(
@@ -184,7 +186,8 @@ class SlowFormer : public Attack {
   torch::Tensor PerSample(VictimModel& victim, const torch::Tensor& x,
                           const std::vector<uint64_t>& seeds) {
     torch::Tensor p =
-        PerSampleUniform(torch::zeros({x.size(0), x.size(1), side_, side_}), seeds, 0.0, 1.0);
+        PerSampleUniform(torch::zeros({x.size(0), x.size(1), side_, side_}, x.options()), seeds,
+                         0.0, 1.0);
     auto loss_of = [&](const torch::Tensor& q) {
       return SampleLoss(victim, Paste(x, q), o_.halt_weight, o_.alpha).sum();
     };

@@ -230,7 +230,7 @@ AdaptiveVitOutput AdaptiveVitImpl::Run(const torch::Tensor& input, CostLedger* l
       if (!forced_.empty()) {
         std::vector<int64_t> f(t, 0);
         for (int64_t k = 0; k < t; ++k) f[k] = Forced(k, l) ? 1 : 0;
-        hit = hit | torch::tensor(f).to(torch::kBool).view({1, t});
+        hit = hit | torch::tensor(f).to(hit.device(), torch::kBool).view({1, t});
       }
       reached = (hit & (mask > 0)).to(opts.dtype());
     }
@@ -261,9 +261,12 @@ torch::Tensor AdaptiveVitImpl::InferGathered(const torch::Tensor& input, double*
   torch::Tensor x = Embed(input, nullptr);
   const int64_t t = c.tokens(), d = c.dim, nh = c.heads, dh = d / nh, L = c.depth;
   const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
-  torch::Tensor cum = torch::zeros({t});
-  torch::Tensor rem = torch::ones({t});
-  torch::Tensor out = torch::zeros({1, t, d});
+  // cum, rem, out and the token index live on x's device; the per-token
+  // halting decisions are read on the host (hit, r, h copied there).
+  const auto opts = x.options();
+  torch::Tensor cum = torch::zeros({t}, opts);
+  torch::Tensor rem = torch::ones({t}, opts);
+  torch::Tensor out = torch::zeros({1, t, d}, opts);
   std::vector<int64_t> idx(t);
   for (int64_t k = 0; k < t; ++k) idx[k] = k;
   int64_t runs = 0;
@@ -271,7 +274,7 @@ torch::Tensor AdaptiveVitImpl::InferGathered(const torch::Tensor& input, double*
     Block& bl = blocks_[l];
     const int64_t a = static_cast<int64_t>(idx.size());
     runs += a;
-    torch::Tensor index = torch::tensor(idx, torch::kInt64);
+    torch::Tensor index = torch::tensor(idx, torch::kInt64).to(x.device());
     torch::Tensor xs = x.index_select(1, index);
     auto parts = bl.qkv(bl.ln1(xs)).view({1, a, 3, nh, dh}).permute({2, 0, 3, 1, 4});
     torch::Tensor probs =
@@ -282,15 +285,15 @@ torch::Tensor AdaptiveVitImpl::InferGathered(const torch::Tensor& input, double*
     x.index_copy_(1, index, y);
     if (!halting_) continue;
     torch::Tensor h = (l + 1 == L)
-                          ? torch::ones({a})
+                          ? torch::ones({a}, opts)
                           : torch::sigmoid(c.gate_scale * y[0].select(1, 0) - c.gate_center);
     torch::Tensor c_new = cum.index_select(0, index) + h;
-    auto hit = (c_new >= (1.0 - c.halt_eps)).contiguous();
+    auto hit = (c_new >= (1.0 - c.halt_eps)).cpu().contiguous();
     const bool* hp = hit.data_ptr<bool>();
     torch::Tensor r = rem.index_select(0, index);
     std::vector<int64_t> next;
     std::vector<float> w(a);
-    torch::Tensor rc = r.contiguous(), hc = h.contiguous();
+    torch::Tensor rc = r.cpu().contiguous(), hc = h.cpu().contiguous();
     for (int64_t j = 0; j < a; ++j) {
       const bool done = hp[j] || Forced(idx[j], l);
       w[j] = done ? rc.data_ptr<float>()[j] : hc.data_ptr<float>()[j];
@@ -299,8 +302,8 @@ torch::Tensor AdaptiveVitImpl::InferGathered(const torch::Tensor& input, double*
         rc.data_ptr<float>()[j] -= hc.data_ptr<float>()[j];
       }
     }
-    out.index_add_(1, index, torch::tensor(w).view({1, a, 1}) * y);
-    rem.index_copy_(0, index, rc);
+    out.index_add_(1, index, torch::tensor(w).to(y.device()).view({1, a, 1}) * y);
+    rem.index_copy_(0, index, rc.to(rem.device()));
     cum.index_copy_(0, index, c_new);
     idx = std::move(next);
   }
@@ -318,7 +321,7 @@ torch::Tensor HaltingPriorKl(const torch::Tensor& halting, double target_depth) 
     total += prior[l];
   }
   for (auto& p : prior) p = static_cast<float>(p / total);
-  torch::Tensor target = torch::tensor(prior);
+  torch::Tensor target = torch::tensor(prior).to(halting.device());
   torch::Tensor dist = halting.mean(std::vector<int64_t>{0, 2});
   dist = dist / dist.sum().clamp_min(1e-12);
   return (target * (torch::log(target + 1e-10) - torch::log(dist + 1e-10))).sum();

@@ -15,7 +15,11 @@
 // Models are random-initialised (same FLOPs as trained ones) unless
 // --models DIR holds sdn-fmnist.pt / captioner-lstm.pt written by SaveModel.
 //
-// Usage: bench_cuda [--quick] [--models DIR] [--cpu-only] [--min-seconds S]
+// --cuda-paths (cuda_paths.cpp) instead runs every D1 family's attacks and
+// the cost meters' inference once on each device and compares the results
+// (lines "PATH ... status=pass|FAIL"; exit status 1 if any failed).
+//
+// Usage: bench_cuda [--quick] [--models DIR] [--cpu-only] [--min-seconds S] [--cuda-paths]
 // Lines starting "RESULT" are the figures, one per measurement.
 #include <torch/torch.h>
 #if __has_include(<torch/version.h>)
@@ -56,6 +60,10 @@ namespace effrobust {
 // throws on CUDA.
 NicgSlowDownResult NicgSlowDownIndexOnDevice(Captioner& model, const torch::Tensor& images,
                                              const NicgSlowDownOptions& options);
+namespace bench {
+// cuda_paths.cpp: 0 when every path passed on every device.
+int RunCudaPaths(const std::string& models, bool cpu_only);
+}  // namespace bench
 }  // namespace effrobust
 
 using namespace effrobust;
@@ -65,6 +73,7 @@ namespace {
 struct Options {
   bool quick = false;
   bool cpu_only = false;
+  bool cuda_paths = false;  // --cuda-paths: the D1 device-path check only
   double min_seconds = 1.5;  // each timed measurement runs at least this long
   std::string models;        // directory with trained weights (optional)
 };
@@ -570,13 +579,15 @@ int main(int argc, char** argv) {
       o.quick = true;
     } else if (a == "--cpu-only") {
       o.cpu_only = true;
+    } else if (a == "--cuda-paths") {
+      o.cuda_paths = true;
     } else if (a == "--models" && i + 1 < argc) {
       o.models = argv[++i];
     } else if (a == "--min-seconds" && i + 1 < argc) {
       o.min_seconds = std::atof(argv[++i]);
     } else {
       std::fprintf(stderr, "usage: bench_cuda [--quick] [--cpu-only] [--models DIR] "
-                           "[--min-seconds S]\n");
+                           "[--min-seconds S] [--cuda-paths]\n");
       return 2;
     }
   }
@@ -584,6 +595,11 @@ int main(int argc, char** argv) {
   // CPU measurements use every hardware thread (as bench_deepsloth does).
   torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   Section("machine", [&] { MachineSection(o); });
+  if (o.cuda_paths) {
+    const int rc = bench::RunCudaPaths(o.models, o.cpu_only);
+    std::printf("\nbench_cuda --cuda-paths done in %.1f s\n", Now() - t0);
+    return rc;
+  }
   Section("(a) worker device choice, local ranks 0..3", DeviceChoiceSection);
   std::vector<torch::Device> devices{torch::kCPU};
   if (!o.cpu_only && torch::cuda::is_available()) {
