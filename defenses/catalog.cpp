@@ -1,9 +1,10 @@
 #include "defenses/catalog.h"
 
 #include <algorithm>
+#include <cmath>
 
+#include "attacks/catalog.h"
 #include "common/error.h"
-#include "common/value.h"
 
 namespace effrobust {
 namespace {
@@ -14,12 +15,81 @@ std::string Join(const std::vector<std::string>& v) {
   return out;
 }
 
+DefenseParam Whole(const std::string& name, double lo, double hi, const std::string& def,
+                   const std::string& help) {
+  return {name, true, false, lo, hi, def, help};
+}
+
+DefenseParam Odd(const std::string& name, double lo, double hi, const std::string& def,
+                 const std::string& help) {
+  return {name, true, true, lo, hi, def, help};
+}
+
+DefenseParam Real(const std::string& name, double lo, double hi, const std::string& def,
+                  const std::string& help) {
+  return {name, false, false, lo, hi, def, help};
+}
+
+std::vector<DefenseInfo> BuildCatalog() {
+  return {
+      {kDefaultDefense, "no defense: the model sees the (attacked) input as is", {}},
+      {"jpeg",
+       "JPEG round trip of the whole image (OpenCV imencode/imdecode, 8-bit)",
+       {Whole("quality", 1, 100, "75", "JPEG quality")}},
+      {"block_jpeg",
+       "the SoK's JPEG defense (SHIELD's SLQ with one quality): every 8x8 block is JPEG-encoded "
+       "and decoded on its own",
+       {Whole("quality", 1, 100, "90", "JPEG quality of every block")}},
+      {"nl_means",
+       "spatial smoothing by non-local means (OpenCV fastNlMeansDenoising, colour: "
+       "fastNlMeansDenoisingColored with h for luma and colour), on 8-bit values",
+       {Real("h", 0.1, 255, "10", "filter strength on the 0..255 scale"),
+        Odd("template", 1, 35, "7", "template (patch) window side in pixels"),
+        Odd("search", 1, 101, "21", "search window side in pixels")}},
+      {"median",
+       "local spatial smoothing: k x k median filter per channel (OpenCV medianBlur)",
+       {Odd("k", 1, 99, "3", "window side in pixels")}},
+      {"bit_depth",
+       "bit-depth reduction (Feature Squeezing): values rounded to 2^bits levels",
+       {Whole("bits", 1, 8, "4", "bits kept per value")}},
+  };
+}
+
+std::string Allowed(const DefenseParam& p) {
+  return std::string("(allowed: ") +
+         (p.odd     ? "odd whole numbers "
+          : p.whole ? "whole numbers "
+                    : "") +
+         FormatNumber(p.min) + " to " + FormatNumber(p.max) + ")";
+}
+
+// Throws unless `v` (shown as `text`) is allowed for `p`.
+void CheckValue(const std::string& defense, const DefenseParam& p, const std::string& text,
+                double v) {
+  const std::string shown =
+      "defense '" + defense + "' parameter '" + p.name + "' = '" + Printable(text) + "'";
+  if (!std::isfinite(v) || v < p.min || v > p.max) {
+    throw DefenseError(shown + " is out of range " + Allowed(p));
+  }
+  if (p.whole && v != std::floor(v))
+    throw DefenseError(shown + " must be a whole number " + Allowed(p));
+  if (p.odd && std::fmod(v, 2.0) == 0) throw DefenseError(shown + " must be odd " + Allowed(p));
+}
+
+const DefenseParam& FindParam(const DefenseInfo& info, const std::string& key) {
+  std::vector<std::string> names;
+  for (const auto& p : info.params) {
+    if (p.name == key) return p;
+    names.push_back(p.name);
+  }
+  throw DefenseError("defense '" + info.name + "' has no parameter '" + Printable(key) +
+                     "' (allowed: " + (names.empty() ? "none" : Join(names)) + ")");
+}
+
 }  // namespace
 
 const std::vector<DefenseInfo>& DefenseCatalog() {
-  static const std::vector<DefenseInfo> catalog = {
-      {kDefaultDefense, "no defense: the model sees the (attacked) input as is", {}},
-  };
+  static const std::vector<DefenseInfo> catalog = BuildCatalog();
   return catalog;
 }
 
@@ -32,15 +102,39 @@ const DefenseInfo& FindDefense(const std::string& name) {
   throw DefenseError("unknown defense '" + Printable(name) + "' (allowed: " + Join(names) + ")");
 }
 
-void CheckDefenseParams(const std::string& defense,
-                        const std::vector<std::pair<std::string, std::string>>& given) {
+ParamMap CompleteDefenseParams(const std::string& defense,
+                               const std::vector<std::pair<std::string, std::string>>& given) {
   const DefenseInfo& info = FindDefense(defense);
+  std::vector<std::pair<std::string, std::string>> texts;
+  for (const auto& p : info.params) texts.emplace_back(p.name, p.default_value);
   for (const auto& [key, value] : given) {
-    if (std::find(info.params.begin(), info.params.end(), key) == info.params.end()) {
-      throw DefenseError("defense '" + defense + "' has no parameter '" + Printable(key) +
-                         "' (allowed: " + (info.params.empty() ? "none" : Join(info.params)) + ")");
+    const DefenseParam& p = FindParam(info, key);
+    for (auto& t : texts) {
+      if (t.first == p.name) t.second = value;
     }
   }
+  ParamMap out;
+  for (const auto& [key, text] : texts) {
+    const DefenseParam& p = FindParam(info, key);
+    double v = 0;
+    if (!ParseNumberText(text, &v)) {
+      throw DefenseError("defense '" + defense + "' parameter '" + key + "' = '" + Printable(text) +
+                         "' is not a number " + Allowed(p));
+    }
+    CheckValue(defense, p, text, v);
+    out[key] = v;
+  }
+  return out;
+}
+
+void CheckDefenseParams(const std::string& defense,
+                        const std::vector<std::pair<std::string, std::string>>& given) {
+  CompleteDefenseParams(defense, given);
+}
+
+void CheckDefenseValue(const std::string& defense, const std::string& param, double value) {
+  const DefenseParam& p = FindParam(FindDefense(defense), param);
+  CheckValue(defense, p, std::isfinite(value) ? FormatNumber(value) : std::to_string(value), value);
 }
 
 }  // namespace effrobust

@@ -10,6 +10,21 @@ namespace {
 TEST(DefenseCatalogTest, KnowsTheDefaultDefense) {
   EXPECT_EQ(FindDefense(kDefaultDefense).name, "none");
   EXPECT_NO_THROW(CheckDefenseParams("none", {}));
+  EXPECT_TRUE(CompleteDefenseParams("none", {}).empty());
+}
+
+TEST(DefenseCatalogTest, FillsThePapersDefaults) {
+  EXPECT_EQ(CanonicalJson(CompleteDefenseParams("jpeg", {})), R"({"quality":75})");
+  EXPECT_EQ(CanonicalJson(CompleteDefenseParams("block_jpeg", {})), R"({"quality":90})");
+  EXPECT_EQ(CanonicalJson(CompleteDefenseParams("nl_means", {})), R"({"h":10,"search":21,"template":7})");
+  EXPECT_EQ(CanonicalJson(CompleteDefenseParams("median", {})), R"({"k":3})");
+  EXPECT_EQ(CanonicalJson(CompleteDefenseParams("bit_depth", {})), R"({"bits":4})");
+}
+
+TEST(DefenseCatalogTest, GivenValuesReplaceDefaultsAndMayBeFractions) {
+  EXPECT_EQ(CanonicalJson(CompleteDefenseParams("jpeg", {{"quality", "50"}})), R"({"quality":50})");
+  EXPECT_EQ(CanonicalJson(CompleteDefenseParams("nl_means", {{"h", "15/2"}, {"search", "11"}})),
+            R"({"h":7.5,"search":11,"template":7})");
 }
 
 struct BadDefense {
@@ -32,12 +47,24 @@ TEST_P(DefenseCatalogErrorTest, NamesTheValueAndWhatIsAllowed) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, DefenseCatalogErrorTest,
-    ::testing::Values(BadDefense{"jpeg", {}, "[defenses] unknown defense 'jpeg' (allowed: none)"},
-                      BadDefense{"", {}, "unknown defense '' (allowed: none)"},
-                      BadDefense{"a\nb", {}, "unknown defense 'a\\nb' (allowed: none)"},
-                      BadDefense{"none",
-                                 {{"quality", "75"}},
-                                 "defense 'none' has no parameter 'quality' (allowed: none)"}));
+    ::testing::Values(
+        BadDefense{"shield", {},
+                   "[defenses] unknown defense 'shield' (allowed: none, jpeg, block_jpeg, nl_means, "
+                   "median, bit_depth)"},
+        BadDefense{"", {}, "unknown defense '' (allowed: none, jpeg"},
+        BadDefense{"a\nb", {}, "unknown defense 'a\\nb' (allowed: none, jpeg"},
+        BadDefense{"none", {{"quality", "75"}}, "defense 'none' has no parameter 'quality' (allowed: none)"},
+        BadDefense{"jpeg", {{"q", "75"}}, "defense 'jpeg' has no parameter 'q' (allowed: quality)"},
+        BadDefense{"jpeg", {{"quality", "high"}},
+                   "defense 'jpeg' parameter 'quality' = 'high' is not a number (allowed: whole numbers 1 to 100)"},
+        BadDefense{"jpeg", {{"quality", "0"}}, "parameter 'quality' = '0' is out of range (allowed: whole numbers 1 to 100)"},
+        BadDefense{"block_jpeg", {{"quality", "90.5"}}, "parameter 'quality' = '90.5' must be a whole number"},
+        BadDefense{"nl_means", {{"h", "nan"}}, "parameter 'h' = 'nan' is not a number (allowed: 0.1 to 255)"},
+        BadDefense{"nl_means", {{"template", "8"}}, "parameter 'template' = '8' must be odd (allowed: odd whole numbers 1 to 35)"},
+        BadDefense{"nl_means", {{"search", "1e999"}}, "parameter 'search' = '1e999' is not a number"},
+        BadDefense{"median", {{"k", "2"}}, "defense 'median' parameter 'k' = '2' must be odd (allowed: odd whole numbers 1 to 99)"},
+        BadDefense{"median", {{"k", "-3"}}, "parameter 'k' = '-3' is out of range"},
+        BadDefense{"bit_depth", {{"bits", "9"}}, "parameter 'bits' = '9' is out of range (allowed: whole numbers 1 to 8)"}));
 
 }  // namespace
 }  // namespace effrobust

@@ -75,9 +75,13 @@ TEST(PlanTest, DefensesDoNotChangeUnitIds) {
       "datasets: [{name: fashion-mnist, range: [0, 100], shard_size: 40}]\n"
       "attacks:\n  - name: clean\n  - name: deepsloth\n    params: {eps: [0.01]}\n";
   auto plain = ExpandUnits(ParseSpec(text, "t.yaml"), {{"m", "abc"}});
-  auto defended = ExpandUnits(ParseSpec(text + "defenses: [none]\n", "t.yaml"), {{"m", "abc"}});
-  ASSERT_EQ(plain.size(), defended.size());
-  for (size_t i = 0; i < plain.size(); ++i) EXPECT_EQ(plain[i].id, defended[i].id);
+  // Not yet: the input transforms are in the catalog but not wired into
+  // units or executors, so listing them changes no unit.
+  for (const char* defenses : {"defenses: [none]\n", "defenses: [none, {name: jpeg, params: {quality: 75}}]\n"}) {
+    auto defended = ExpandUnits(ParseSpec(text + defenses, "t.yaml"), {{"m", "abc"}});
+    ASSERT_EQ(plain.size(), defended.size()) << defenses;
+    for (size_t i = 0; i < plain.size(); ++i) EXPECT_EQ(plain[i].id, defended[i].id) << defenses;
+  }
 }
 
 TEST(PlanTest, GridLargerThanTheUnitLimitIsRefusedBeforeExpanding) {

@@ -108,12 +108,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"measure:", "policy: {heartbeat_s: 0}\nmeasure:", "key 'heartbeat_s' in policy = 0 is out of range (allowed: 1 to 86400)"},
         BadSpec{"measure:", "policy: {drain_grace_s: 100000000000000000000}\nmeasure:", "key 'drain_grace_s' in policy = 100000000000000000000 is out of range"},
         // Defenses.
-        BadSpec{"measure:", "defenses: [jpeg]\nmeasure:", "bad.yaml:12: key 'defenses' entry 'jpeg': [defenses] unknown defense 'jpeg' (allowed: none)"},
-        BadSpec{"measure:", "defenses:\n  - name: jpeg\nmeasure:", "bad.yaml:13: key 'defenses' entry 'jpeg': [defenses] unknown defense 'jpeg' (allowed: none)"},
-        BadSpec{"measure:", "defenses: []\nmeasure:", "bad.yaml:12: key 'defenses' must be a non-empty list of {name, params} (allowed names: none)"},
+        BadSpec{"measure:", "defenses: [shield]\nmeasure:", "bad.yaml:12: key 'defenses' entry 'shield': [defenses] unknown defense 'shield' (allowed: none, jpeg, block_jpeg, nl_means, median, bit_depth)"},
+        BadSpec{"measure:", "defenses:\n  - name: shield\nmeasure:", "bad.yaml:13: key 'defenses' entry 'shield': [defenses] unknown defense 'shield' (allowed: none, jpeg"},
+        BadSpec{"measure:", "defenses: []\nmeasure:", "bad.yaml:12: key 'defenses' must be a non-empty list of {name, params} (allowed names: none, jpeg, block_jpeg, nl_means, median, bit_depth)"},
         BadSpec{"measure:", "defenses: none\nmeasure:", "key 'defenses' must be a non-empty list"},
         BadSpec{"measure:", "defenses: [none, none]\nmeasure:", "defense 'none' appears twice (allowed: each defense once)"},
         BadSpec{"measure:", "defenses: [{name: none, params: {quality: 75}}]\nmeasure:", "bad.yaml:12: [defenses] defense 'none' has no parameter 'quality' (allowed: none)"},
+        BadSpec{"measure:", "defenses: [{name: jpeg, params: {quality: 0}}]\nmeasure:", "bad.yaml:12: [defenses] defense 'jpeg' parameter 'quality' = '0' is out of range (allowed: whole numbers 1 to 100)"},
+        BadSpec{"measure:", "defenses: [{name: median, params: {k: 4}}]\nmeasure:", "bad.yaml:12: [defenses] defense 'median' parameter 'k' = '4' must be odd (allowed: odd whole numbers 1 to 99)"},
         BadSpec{"measure:", "defenses: [{name: none, strength: 2}]\nmeasure:", "unknown key 'strength' in a defenses entry (allowed: name, params)"},
         BadSpec{"measure:", "defenses: [{params: {}}]\nmeasure:", "missing key 'name' in a defenses entry"},
         // Keys: repeated, not plain names, unknown.
@@ -179,6 +181,21 @@ TEST(SpecTest, DefensesDefaultToNoneAndTakeBothForms) {
     EXPECT_EQ(s.defenses[0].name, "none") << form;
     EXPECT_EQ(s.defenses[0].line, std::string(form).find('-') == std::string::npos ? 13 : 14) << form;
   }
+}
+
+TEST(SpecTest, DefensesAcceptTheInputTransformsWithTheirParams) {
+  ExperimentSpec s = ParseSpec(std::string(kGood) +
+                                   "defenses: [none, jpeg, {name: block_jpeg, params: {quality: 90}}, "
+                                   "{name: nl_means, params: {h: 10, template: 7, search: 21}}, "
+                                   "{name: median, params: {k: 5}}, {name: bit_depth, params: {bits: 3}}]\n",
+                               "good.yaml");
+  ASSERT_EQ(s.defenses.size(), 6u);
+  const std::vector<std::string> names = {"none", "jpeg", "block_jpeg", "nl_means", "median", "bit_depth"};
+  for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(s.defenses[i].name, names[i]);
+  EXPECT_TRUE(s.defenses[1].params.empty());
+  ASSERT_EQ(s.defenses[3].params.size(), 3u);
+  EXPECT_EQ(s.defenses[3].params[1], (std::pair<std::string, std::string>{"template", "7"}));
+  EXPECT_EQ(s.defenses[4].params[0], (std::pair<std::string, std::string>{"k", "5"}));
 }
 
 TEST(SpecTest, LargestSeedAndAliasesAreAccepted) {

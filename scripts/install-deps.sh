@@ -11,8 +11,9 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
   libyaml-cpp-dev libsqlite3-dev sqlite3 zlib1g-dev
-  # OpenCV: resizing Fashion-MNIST items into scenes (data/scenes.cpp).
-  libopencv-imgproc-dev
+  # OpenCV: resizing Fashion-MNIST items into scenes (data/scenes.cpp); JPEG (imgcodecs) and
+  # non-local means (photo) for the input-transform defenses (defenses/transforms.cpp).
+  libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-photo-dev
   # dlib, header-only parts: Hungarian assignment and small matrices for the tracker (models/
   # byte_tracker.cpp) and MOTA (evaluation/mota.cpp).
   libdlib-dev
