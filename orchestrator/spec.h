@@ -34,8 +34,10 @@ struct AttackGrid {
   int line = 0;
 };
 
-// A defense in front of the model. Not part of any unit's identity yet: the
-// only defense is "none" (see defenses/catalog.h).
+// A defense in front of the model (see defenses/catalog.h). Not part of any
+// unit's identity yet and not applied by any executor: the catalog's input
+// transforms (defenses/transforms.h) are validated here, wiring them into
+// units and executors comes next.
 struct DefenseSpec {
   std::string name = "none";
   std::vector<std::pair<std::string, std::string>> params;  // as written
