@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <regex>
 #include <set>
 #include <stdexcept>
 
@@ -404,6 +405,54 @@ TEST_F(PreflightTest, EachModelIsCheckedAndPlannedOnItsOwnDataset) {
                          "m/fashion-mnist/clean", "cap/fashion-mnist-scenes/clean",
                          "cap/fashion-mnist-scenes/clean", "cap/fashion-mnist-scenes/nicgslowdown",
                          "cap/fashion-mnist-scenes/nicgslowdown"}));
+}
+
+// A detector is trained on scenes and planned on the sequences made of the
+// same items (UnitDatasetOf).
+TEST_F(PreflightTest, DetectorTrainedOnScenesIsCheckedAndPlannedOnSequences) {
+  const std::string det = tmp_.File("det.pt");
+  Write(det, "detector bytes");
+  Write(det + ".json", R"({"arch": "detector", "dataset": "fashion-mnist-scenes"})");
+  const std::string text = "name: t\noutput: " + output() + "\nmodels: [{name: det, path: " + det +
+                           "}]\ndatasets: [{name: fashion-mnist-sequences, range: [0, 4]}]\n"
+                           "attacks: [{name: clean}, {name: slowtrack}, {name: pgd}]\n";
+  PreflightOptions checks;
+  checks.data_dir = data_dir();
+  std::map<std::string, std::string> validated;
+  checks.validate_model = [&](const std::string& p, const std::string& d) { validated[p] = d; };
+  std::string m;
+  std::vector<WorkUnit> units;
+  m = ErrorOf([&] { units = PlanExperiment(ParseSpec(text, "exp.yaml"), checks); });
+  // pgd fits no model of the experiment: an error naming the families.
+  EXPECT_NE(m.find("attack 'pgd' targets early_exit, skip_gate, adaptive_token models, and no model "
+                   "of the experiment is one (models: det (detection))"),
+            std::string::npos)
+      << m;
+  const std::string fits = std::regex_replace(text, std::regex(", \\{name: pgd\\}"), "");
+  units = PlanExperiment(ParseSpec(fits, "exp.yaml"), checks);
+  EXPECT_EQ(validated[det], "fashion-mnist-sequences");
+  std::multiset<std::string> planned;
+  for (const auto& u : units) planned.insert(u.model + "/" + u.dataset + "/" + u.attack);
+  EXPECT_EQ(planned, (std::multiset<std::string>{"det/fashion-mnist-sequences/clean",
+                                                 "det/fashion-mnist-sequences/slowtrack"}));
+}
+
+// The input transforms validate but no executor applies them yet: plan and
+// run refuse them instead of measuring the undefended model under their name.
+TEST_F(PreflightTest, DefensesOtherThanNoneAreRefusedUntilRunsApplyThem) {
+  PreflightOptions checks;
+  checks.data_dir = data_dir();
+  const std::string text = "name: t\noutput: " + output() + "\nmodels: [{name: m, path: " +
+                           model() + "}]\ndatasets: [{name: fashion-mnist, range: [0, 10]}]\n"
+                           "attacks: [{name: clean}]\ndefenses: [none, {name: jpeg}]\n";
+  const std::string m = ErrorOf([&] { PlanExperiment(ParseSpec(text, "exp.yaml"), checks); });
+  EXPECT_NE(m.find("exp.yaml:6: defense 'jpeg' is in the catalog but runs do not apply defenses "
+                   "yet"),
+            std::string::npos)
+      << m;
+  EXPECT_FALSE(fs::exists(output()));
+  const std::string none = std::regex_replace(text, std::regex(", \\{name: jpeg\\}"), "");
+  EXPECT_EQ(ErrorOf([&] { PlanExperiment(ParseSpec(none, "exp.yaml"), checks); }), "");
 }
 
 TEST_F(PreflightTest, ModelWithoutItsDatasetAndDatasetWithoutAModelAreSpecErrors) {
