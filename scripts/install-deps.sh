@@ -17,6 +17,8 @@ PACKAGES=(
   # dlib, header-only parts: Hungarian assignment and small matrices for the tracker (models/
   # byte_tracker.cpp) and MOTA (evaluation/mota.cpp).
   libdlib-dev
+  # libsvm: the RBF SVM of the input-validation detectors (defenses/svm_detector.cpp).
+  libsvm-dev
   libgtest-dev
   dataset-fashion-mnist
   # English->German FreeDict dictionary (dictd format) for the translation model (data/freedict.cpp).
