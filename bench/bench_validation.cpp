@@ -10,7 +10,9 @@
 // Prints clean rate (1 - FPR), detection rate (TPR) at P >= 0.5, their
 // mean, ROC-AUC and the detector's latency per image (features + SVM).
 // Usage: bench_validation [VICTIM=runs/models/sdn-fmnist.pt]
-//          [FEATURES=runs/models/skipnet-fmnist.pt] [SAMPLES=400] [THREADS=1]
+//          [FEATURES=runs/models/skipnet-fmnist.pt] [SAMPLES=400] [THREADS=1] [NORM=linf|l2]
+// (DeepSloth's catalog defaults for the norm: L-inf 8/255 x 30 steps, or L2
+// radius 1.0 x 550 steps.)
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -74,7 +76,8 @@ void Report(const char* name, const SvmDetector& svm, VictimModel& net, const to
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--help") {
-    std::printf("usage: bench_validation [VICTIM.pt] [FEATURES.pt] [SAMPLES=400] [THREADS=1]\n");
+    std::printf(
+        "usage: bench_validation [VICTIM.pt] [FEATURES.pt] [SAMPLES=400] [THREADS=1] [NORM=linf]\n");
     return 0;
   }
   const std::string victim_path = argc > 1 ? argv[1] : "runs/models/sdn-fmnist.pt";
@@ -85,12 +88,13 @@ int main(int argc, char** argv) {
   LoadedVictim features = LoadVictim(feature_path, "fashion-mnist");
   const ImageSet test = LoadFashionMnist(DefaultFashionMnistDir(), "test");
   const torch::Tensor x = ImagesTensor(test, 0, n), y = LabelsTensor(test, 0, n);
-  auto attack = MakeAttack("deepsloth", CompleteAttackParams("deepsloth", {}));
+  const std::string norm = argc > 5 ? argv[5] : "linf";
+  auto attack = MakeAttack("deepsloth", CompleteAttackParams("deepsloth", {{"norm", norm}}));
   std::vector<uint64_t> seeds(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) seeds[static_cast<size_t>(i)] = static_cast<uint64_t>(i);
   double t0 = MonotonicSeconds();
   const torch::Tensor adv = attack->Run(*victim.victim, x, y, seeds).detach();
-  std::printf("DeepSloth (L-inf 8/255, 30 steps) on %lld test images of %s: %.1f s\n",
+  std::printf("DeepSloth (%s, catalog defaults) on %lld test images of %s: %.1f s\n", norm.c_str(),
               static_cast<long long>(n), victim_path.c_str(), MonotonicSeconds() - t0);
 
   // Sources [0, n): the clean image and its twin share a side.
