@@ -32,7 +32,8 @@ DefenseParam Real(const std::string& name, double lo, double hi, const std::stri
 
 std::vector<DefenseInfo> BuildCatalog() {
   return {
-      {kDefaultDefense, "no defense: the model sees the (attacked) input as is", {}},
+      {kDefaultDefense, "no defense: the model sees the (attacked) input as is", {},
+       DefenseKind::kNone, {}},
       {"jpeg",
        "JPEG round trip of the whole image (OpenCV imencode/imdecode, 8-bit)",
        {Whole("quality", 1, 100, "75", "JPEG quality")}},
@@ -52,6 +53,22 @@ std::vector<DefenseInfo> BuildCatalog() {
       {"bit_depth",
        "bit-depth reduction (Feature Squeezing): values rounded to 2^bits levels",
        {Whole("bits", 1, 8, "4", "bits kept per value")}},
+      {"exit_cap",
+       "runtime cap: a multi-exit model exits at classifier k at the latest (forced exit)",
+       {Whole("k", 1, 64, "2", "classifiers evaluated at most (1 = the first exit)")},
+       DefenseKind::kRuntimeCap,
+       {"early_exit"}},
+      {"decode_cap",
+       "runtime cap: a decoder stops after at most `steps` decoding steps",
+       {Whole("steps", 1, 1000, "20", "decoding steps at most")},
+       DefenseKind::kRuntimeCap,
+       {"captioning", "translation"}},
+      {"nms_cap",
+       "runtime cap: at most `candidates` boxes (highest confidence first) enter NMS and the "
+       "tracker per frame",
+       {Whole("candidates", 1, 100000, "16", "candidates per frame at most")},
+       DefenseKind::kRuntimeCap,
+       {"detection"}},
   };
 }
 
@@ -125,6 +142,17 @@ ParamMap CompleteDefenseParams(const std::string& defense,
     out[key] = v;
   }
   return out;
+}
+
+bool DefenseAppliesTo(const std::string& defense, const std::string& family) {
+  const DefenseInfo& info = FindDefense(defense);
+  if (info.families.empty()) return family != "translation";
+  return std::find(info.families.begin(), info.families.end(), family) != info.families.end();
+}
+
+std::string DefenseFamiliesText(const std::string& defense) {
+  const DefenseInfo& info = FindDefense(defense);
+  return info.families.empty() ? "every image family (not translation)" : Join(info.families);
 }
 
 void CheckDefenseParams(const std::string& defense,

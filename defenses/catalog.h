@@ -2,9 +2,11 @@
 // defenses an experiment may list under `defenses:`, without torch or
 // OpenCV, so the orchestrator can validate specs and the transforms
 // (defenses/transforms.h) check their parameters against one table.
-// Besides "none" (the default) it holds the input transforms; runs do not
-// apply them yet and they are not part of any unit's identity (wiring them
-// into the executors comes next). Pure data, thread-safe.
+// Besides "none" (the default) it holds the input transforms (applied to
+// images before the model, evaluated on a unit's clean and adversarial
+// inputs, or attacked through with BPDA when `adaptive`) and the runtime
+// caps (a systems defense: a limit on the work one input may cause, applied
+// by the executor of the family it names). Pure data, thread-safe.
 #ifndef EFFROBUST_DEFENSES_CATALOG_H_
 #define EFFROBUST_DEFENSES_CATALOG_H_
 
@@ -26,10 +28,20 @@ struct DefenseParam {
   std::string help;
 };
 
+enum class DefenseKind {
+  kNone,       // "none"
+  kTransform,  // an input transformation (defenses/transforms.h)
+  kRuntimeCap  // a limit on exits, decoding steps or candidates
+};
+
 struct DefenseInfo {
   std::string name;
   std::string description;
   std::vector<DefenseParam> params;
+  DefenseKind kind = DefenseKind::kTransform;
+  // Model families (models/families.h) the defense applies to; empty: every
+  // family whose input is an image (all but "translation").
+  std::vector<std::string> families;
 };
 
 // The defense used when an experiment lists none.
@@ -48,6 +60,14 @@ const DefenseInfo& FindDefense(const std::string& name);
 // key, a value that is not a number, out of range, not whole or not odd.
 ParamMap CompleteDefenseParams(const std::string& defense,
                                const std::vector<std::pair<std::string, std::string>>& given);
+
+// True if `defense` applies to models of `family` (see DefenseInfo::families).
+// Throws DefenseError for an unknown defense.
+bool DefenseAppliesTo(const std::string& defense, const std::string& family);
+
+// The families `defense` applies to, for messages ("early_exit" or "every
+// image family").
+std::string DefenseFamiliesText(const std::string& defense);
 
 // CompleteDefenseParams without the result (the spec parser's check).
 void CheckDefenseParams(const std::string& defense,

@@ -27,6 +27,26 @@ TEST(DefenseCatalogTest, GivenValuesReplaceDefaultsAndMayBeFractions) {
             R"({"h":7.5,"search":11,"template":7})");
 }
 
+TEST(DefenseCatalogTest, TransformsApplyToImageFamiliesAndCapsToTheirOwn) {
+  for (const char* family : {"early_exit", "skip_gate", "adaptive_token", "captioning", "detection"}) {
+    EXPECT_TRUE(DefenseAppliesTo("jpeg", family)) << family;
+    EXPECT_TRUE(DefenseAppliesTo("nl_means", family)) << family;
+  }
+  EXPECT_FALSE(DefenseAppliesTo("jpeg", "translation"));
+  EXPECT_TRUE(DefenseAppliesTo("exit_cap", "early_exit"));
+  EXPECT_FALSE(DefenseAppliesTo("exit_cap", "skip_gate"));
+  EXPECT_TRUE(DefenseAppliesTo("decode_cap", "captioning"));
+  EXPECT_TRUE(DefenseAppliesTo("decode_cap", "translation"));
+  EXPECT_FALSE(DefenseAppliesTo("decode_cap", "detection"));
+  EXPECT_TRUE(DefenseAppliesTo("nms_cap", "detection"));
+  EXPECT_FALSE(DefenseAppliesTo("nms_cap", "captioning"));
+  EXPECT_EQ(FindDefense("exit_cap").kind, DefenseKind::kRuntimeCap);
+  EXPECT_EQ(FindDefense("median").kind, DefenseKind::kTransform);
+  EXPECT_EQ(FindDefense("none").kind, DefenseKind::kNone);
+  EXPECT_EQ(DefenseFamiliesText("decode_cap"), "captioning, translation");
+  EXPECT_THROW(DefenseAppliesTo("shield", "early_exit"), DefenseError);
+}
+
 struct BadDefense {
   std::string name;
   std::vector<std::pair<std::string, std::string>> given;

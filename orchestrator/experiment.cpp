@@ -138,15 +138,6 @@ SlurmProvenance SlurmFromEnvironment() {
 }
 
 std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec, const PreflightOptions& checks) {
-  // The input transforms are validated by the spec parser but no executor
-  // applies them yet: refuse them rather than measure the undefended model
-  // under their name.
-  for (const DefenseSpec& d : spec.defenses) {
-    if (d.name == "none") continue;
-    throw SpecError(spec.file + ":" + std::to_string(d.line) + ": defense '" + Printable(d.name) +
-                    "' is in the catalog but runs do not apply defenses yet, so its results would "
-                    "be the undefended model's (allowed for now: none)");
-  }
   CheckRunDirectory(spec);
   CheckDatasetFiles(spec, checks.data_dir, checks.freedict_dir);
   std::map<std::string, std::string> hashes, families, datasets;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "attacks/catalog.h"
+#include "defenses/catalog.h"
 #include "common/error.h"
 #include "common/hash.h"
 
@@ -29,6 +30,8 @@ void Product(const std::vector<std::pair<std::string, std::vector<std::string>>>
 }
 
 const std::string kParamPrefix = "p.";
+const std::string kDefensePrefix = "defense.";
+const std::string kAdaptiveField = "adaptive_defense";
 
 // The fields that define a unit (and that its id hashes): model and its
 // content hash, dataset slice, attack with every parameter, seed.
@@ -43,7 +46,37 @@ ParamMap IdentityFields(const WorkUnit& u) {
   c["attack"] = u.attack;
   c["seed"] = static_cast<double>(u.seed);
   for (const auto& [k, v] : u.params) c[kParamPrefix + k] = v;
+  // Absent when empty, so units planned before defenses existed keep their ids.
+  for (size_t i = 0; i < u.defenses.size(); ++i) {
+    const std::string key = kDefensePrefix + std::to_string(i);
+    c[key] = u.defenses[i].name;
+    for (const auto& [k, v] : u.defenses[i].params) c[key + "." + k] = v;
+  }
+  if (!u.adaptive_defense.empty()) c[kAdaptiveField] = u.adaptive_defense;
   return c;
+}
+
+// The spec's defenses (not "none") that apply to a model of `family` ("":
+// unknown, every defense), with completed parameters.
+std::vector<UnitDefense> DefensesFor(const ExperimentSpec& spec, const std::string& family) {
+  std::vector<UnitDefense> out;
+  for (const DefenseSpec& d : spec.defenses) {
+    if (d.name == kDefaultDefense) continue;
+    if (!family.empty() && !DefenseAppliesTo(d.name, family)) continue;
+    try {
+      out.push_back({d.name, CompleteDefenseParams(d.name, d.params)});
+    } catch (const DefenseError& e) {
+      throw SpecError(spec.file + ":" + std::to_string(d.line) + ": " + e.what());
+    }
+  }
+  return out;
+}
+
+bool IsAdaptive(const ExperimentSpec& spec, const std::string& defense) {
+  for (const DefenseSpec& d : spec.defenses) {
+    if (d.name == defense) return d.adaptive;
+  }
+  return false;
 }
 
 // Throws SpecError if the spec expands to more than kMaxUnits units; counts
@@ -113,9 +146,39 @@ std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
                       "(models: " + models + ")");
     }
   }
+  auto family_of = [&](const ModelSpec& model) {
+    auto f = model_families.find(model.name);
+    return f == model_families.end() ? std::string() : f->second;
+  };
+  for (const DefenseSpec& d : spec.defenses) {
+    if (d.name == kDefaultDefense) continue;
+    bool any = false;
+    std::string models;
+    for (const auto& model : spec.models) {
+      const std::string family = family_of(model);
+      any = any || family.empty() || DefenseAppliesTo(d.name, family);
+      models += (models.empty() ? "" : ", ") + model.name + " (" +
+                (family.empty() ? std::string("?") : family) + ")";
+    }
+    if (!any) {
+      throw SpecError(spec.file + ":" + std::to_string(d.line) + ": defense '" + d.name +
+                      "' applies to " + DefenseFamiliesText(d.name) +
+                      " models, and no model of the experiment is one (models: " + models + ")");
+    }
+  }
   std::vector<WorkUnit> units;
   std::set<std::string> ids;
+  auto add = [&](WorkUnit u, const AttackGrid& grid) {
+    u.canonical = CanonicalJson(IdentityFields(u));
+    u.id = Hex16(Fnv1a64(u.canonical));
+    if (!ids.insert(u.id).second) {
+      throw SpecError(spec.file + ":" + std::to_string(grid.line) + ": attack '" + grid.name +
+                      "' lists the same parameters twice (unit " + u.canonical + ")");
+    }
+    units.push_back(std::move(u));
+  };
   for (const auto& model : spec.models) {
+    const std::vector<UnitDefense> defenses = DefensesFor(spec, family_of(model));
     auto h = model_hashes.find(model.name);
     const std::string model_hash = h == model_hashes.end() ? "" : h->second;
     auto trained_on = model_datasets.find(model.name);
@@ -144,14 +207,16 @@ std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
               throw SpecError(spec.file + ":" + std::to_string(grid.line) + ": " + e.what());
             }
             u.seed = spec.seed;
-            u.canonical = CanonicalJson(IdentityFields(u));
-            u.id = Hex16(Fnv1a64(u.canonical));
-            if (!ids.insert(u.id).second) {
-              throw SpecError(spec.file + ":" + std::to_string(grid.line) + ": attack '" +
-                              grid.name + "' lists the same parameters twice (unit " +
-                              u.canonical + ")");
+            u.defenses = defenses;
+            add(u, grid);
+            if (grid.name == "clean") continue;
+            for (const UnitDefense& d : defenses) {
+              if (!IsAdaptive(spec, d.name)) continue;
+              WorkUnit a = u;
+              a.defenses = {d};
+              a.adaptive_defense = d.name;
+              add(a, grid);
             }
-            units.push_back(std::move(u));
           }
         }
       }
@@ -195,6 +260,18 @@ WorkUnit UnitFromMap(const ParamMap& m) {
   for (const auto& [k, v] : m) {
     if (k.rfind(kParamPrefix, 0) == 0) u.params[k.substr(kParamPrefix.size())] = v;
   }
+  for (size_t i = 0;; ++i) {
+    const std::string key = kDefensePrefix + std::to_string(i);
+    if (!m.count(key)) break;
+    UnitDefense d;
+    d.name = RequiredTextField(m, key);
+    for (auto it = m.lower_bound(key + "."); it != m.end() && it->first.rfind(key + ".", 0) == 0;
+         ++it) {
+      d.params[it->first.substr(key.size() + 1)] = it->second;
+    }
+    u.defenses.push_back(std::move(d));
+  }
+  u.adaptive_defense = TextField(m, kAdaptiveField);
   return u;
 }
 

@@ -15,6 +15,14 @@
 
 namespace effrobust {
 
+// A defense a unit measures its inputs through (defenses/catalog.h): the
+// catalog name and its completed parameters.
+struct UnitDefense {
+  std::string name;
+  ParamMap params;
+  bool operator==(const UnitDefense& o) const { return name == o.name && params == o.params; }
+};
+
 struct WorkUnit {
   std::string id;          // 16 hex digits of FNV-1a(canonical)
   std::string canonical;   // canonical JSON the id hashes
@@ -28,6 +36,13 @@ struct WorkUnit {
   std::string attack;
   ParamMap params;         // completed with defaults
   int64_t seed = 0;
+  // Defenses the unit measures its clean and adversarial inputs through,
+  // besides the undefended model (never "none"); empty: none listed or none
+  // applies to the model's family. Part of the identity when not empty.
+  std::vector<UnitDefense> defenses;
+  // "" or the input transform (the only entry of `defenses`) the attack
+  // optimises through (BPDA); part of the identity when set.
+  std::string adaptive_defense;
 
   UnitPlan ToPlan() const;
 };
@@ -37,7 +52,11 @@ struct WorkUnit {
 inline constexpr int64_t kMaxUnits = 100000;
 
 // Expands models x datasets x shards x attacks x parameter grid, in that
-// nesting order. `model_hashes` maps model name -> checkpoint hash (what
+// nesting order. Every unit lists the spec's defenses that apply to its
+// model's family (a model missing from `model_families` gets every
+// defense); after each attack unit other than "clean" comes one unit per
+// applicable adaptive defense. A defense that applies to none of the
+// models is a SpecError. `model_hashes` maps model name -> checkpoint hash (what
 // ModelFileHash returns); a model missing from it gets hash "". Throws
 // SpecError on invalid attack parameters, duplicate units, or a grid of more
 // than kMaxUnits units. `model_families` maps model name -> family

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "common/error.h"
@@ -69,18 +70,107 @@ TEST(PlanTest, UnitSurvivesMessageRoundTrip) {
   EXPECT_EQ(CanonicalJson(v.params), CanonicalJson(u.params));
 }
 
-TEST(PlanTest, DefensesDoNotChangeUnitIds) {
+TEST(PlanTest, NoneAloneKeepsUnitIdsAndADefenseJoinsEveryUnitsIdentity) {
   const std::string text =
       "name: t\nseed: 3\nmodels: [{name: m, path: m.pt}]\n"
       "datasets: [{name: fashion-mnist, range: [0, 100], shard_size: 40}]\n"
       "attacks:\n  - name: clean\n  - name: deepsloth\n    params: {eps: [0.01]}\n";
   auto plain = ExpandUnits(ParseSpec(text, "t.yaml"), {{"m", "abc"}});
-  // Not yet: the input transforms are in the catalog but not wired into
-  // units or executors, so listing them changes no unit.
-  for (const char* defenses : {"defenses: [none]\n", "defenses: [none, {name: jpeg, params: {quality: 75}}]\n"}) {
-    auto defended = ExpandUnits(ParseSpec(text + defenses, "t.yaml"), {{"m", "abc"}});
-    ASSERT_EQ(plain.size(), defended.size()) << defenses;
-    for (size_t i = 0; i < plain.size(); ++i) EXPECT_EQ(plain[i].id, defended[i].id) << defenses;
+  auto none = ExpandUnits(ParseSpec(text + "defenses: [none]\n", "t.yaml"), {{"m", "abc"}});
+  ASSERT_EQ(plain.size(), none.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_EQ(plain[i].id, none[i].id);
+    EXPECT_TRUE(none[i].defenses.empty());
+  }
+  auto jpeg = ExpandUnits(
+      ParseSpec(text + "defenses: [none, {name: jpeg, params: {quality: 75}}, median]\n", "t.yaml"),
+      {{"m", "abc"}});
+  ASSERT_EQ(plain.size(), jpeg.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_NE(plain[i].id, jpeg[i].id);
+    ASSERT_EQ(jpeg[i].defenses.size(), 2u);
+    EXPECT_EQ(jpeg[i].defenses[0].name, "jpeg");
+    EXPECT_EQ(NumberField(jpeg[i].defenses[0].params, "quality"), 75);
+    EXPECT_EQ(jpeg[i].defenses[1].name, "median");
+    EXPECT_EQ(NumberField(jpeg[i].defenses[1].params, "k"), 3);  // the default, filled in
+    EXPECT_TRUE(jpeg[i].adaptive_defense.empty());
+  }
+  auto q90 = ExpandUnits(
+      ParseSpec(text + "defenses: [{name: jpeg, params: {quality: 90}}, median]\n", "t.yaml"),
+      {{"m", "abc"}});
+  EXPECT_NE(q90[0].id, jpeg[0].id);  // the parameters are part of the identity
+}
+
+TEST(PlanTest, AdaptiveDefenseAddsOneUnitPerAttackUnitButNotForClean) {
+  const std::string text =
+      "name: t\nseed: 3\nmodels: [{name: m, path: m.pt}]\n"
+      "datasets: [{name: fashion-mnist, range: [0, 100], shard_size: 50}]\n"
+      "attacks:\n  - name: clean\n  - name: deepsloth\n    params: {eps: [0.01, 0.03]}\n"
+      "defenses: [none, {name: median, adaptive: true}, {name: jpeg}]\n";
+  auto units = ExpandUnits(ParseSpec(text, "t.yaml"), {{"m", "abc"}});
+  // 2 shards x (clean + 2 deepsloth + 2 adaptive-median deepsloth).
+  ASSERT_EQ(units.size(), 10u);
+  int adaptive = 0;
+  std::set<std::string> ids;
+  for (size_t i = 0; i < units.size(); ++i) {
+    ids.insert(units[i].id);
+    if (units[i].adaptive_defense.empty()) {
+      EXPECT_EQ(units[i].defenses.size(), 2u);
+      continue;
+    }
+    ++adaptive;
+    EXPECT_EQ(units[i].attack, "deepsloth");
+    EXPECT_EQ(units[i].adaptive_defense, "median");
+    ASSERT_EQ(units[i].defenses.size(), 1u);
+    EXPECT_EQ(units[i].defenses[0].name, "median");
+    // Right after the unit it adapts, with the same attack parameters.
+    EXPECT_EQ(CanonicalJson(units[i].params), CanonicalJson(units[i - 1].params));
+    EXPECT_TRUE(units[i - 1].adaptive_defense.empty());
+  }
+  EXPECT_EQ(adaptive, 4);
+  EXPECT_EQ(ids.size(), units.size());
+}
+
+TEST(PlanTest, DefensesFollowTheModelFamilyAndOneFittingNoModelIsRefused) {
+  const std::string text =
+      "name: t\nmodels: [{name: sdn, path: a.pt}, {name: tr, path: b.pt}]\n"
+      "datasets: [{name: fashion-mnist, range: [0, 10]}]\n"
+      "attacks: [{name: clean}]\n";
+  const std::map<std::string, std::string> families = {{"sdn", "early_exit"},
+                                                       {"tr", "translation"}};
+  auto units = ExpandUnits(ParseSpec(text + "defenses: [jpeg, exit_cap, decode_cap]\n", "t.yaml"),
+                           {{"sdn", "a"}, {"tr", "b"}}, families);
+  ASSERT_EQ(units.size(), 2u);
+  std::vector<std::string> sdn, tr;
+  for (const auto& d : units[0].defenses) sdn.push_back(d.name);
+  for (const auto& d : units[1].defenses) tr.push_back(d.name);
+  EXPECT_EQ(sdn, (std::vector<std::string>{"jpeg", "exit_cap"}));
+  EXPECT_EQ(tr, (std::vector<std::string>{"decode_cap"}));
+  try {
+    ExpandUnits(ParseSpec(text + "defenses: [none, nms_cap]\n", "t.yaml"),
+                {{"sdn", "a"}, {"tr", "b"}}, families);
+    FAIL() << "expected SpecError";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("t.yaml:5: defense 'nms_cap' applies to detection models, "
+                                          "and no model of the experiment is one (models: sdn "
+                                          "(early_exit), tr (translation))"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(PlanTest, UnitWithDefensesSurvivesMessageRoundTrip) {
+  const std::string text =
+      "name: t\nmodels: [{name: m, path: m.pt}]\n"
+      "datasets: [{name: fashion-mnist, range: [0, 10]}]\n"
+      "attacks: [{name: deepsloth}]\n"
+      "defenses: [{name: nl_means, params: {h: 12}, adaptive: true}, bit_depth]\n";
+  for (const WorkUnit& u : ExpandUnits(ParseSpec(text, "t.yaml"), {{"m", "abc"}})) {
+    WorkUnit v = UnitFromMap(ParseFlatJson(CanonicalJson(UnitToMap(u))));
+    EXPECT_EQ(v.id, u.id);
+    EXPECT_EQ(v.canonical, u.canonical);
+    EXPECT_TRUE(v.defenses == u.defenses) << u.canonical;
+    EXPECT_EQ(v.adaptive_defense, u.adaptive_defense);
   }
 }
 

@@ -437,22 +437,25 @@ TEST_F(PreflightTest, DetectorTrainedOnScenesIsCheckedAndPlannedOnSequences) {
                                                  "det/fashion-mnist-sequences/slowtrack"}));
 }
 
-// The input transforms validate but no executor applies them yet: plan and
-// run refuse them instead of measuring the undefended model under their name.
-TEST_F(PreflightTest, DefensesOtherThanNoneAreRefusedUntilRunsApplyThem) {
+// A defense plans into every unit of a model it applies to; one that applies
+// to no model of the experiment is refused before anything is written.
+TEST_F(PreflightTest, DefensesJoinTheUnitsAndOneFittingNoModelIsRefused) {
   PreflightOptions checks;
   checks.data_dir = data_dir();
   const std::string text = "name: t\noutput: " + output() + "\nmodels: [{name: m, path: " +
                            model() + "}]\ndatasets: [{name: fashion-mnist, range: [0, 10]}]\n"
                            "attacks: [{name: clean}]\ndefenses: [none, {name: jpeg}]\n";
-  const std::string m = ErrorOf([&] { PlanExperiment(ParseSpec(text, "exp.yaml"), checks); });
-  EXPECT_NE(m.find("exp.yaml:6: defense 'jpeg' is in the catalog but runs do not apply defenses "
-                   "yet"),
+  std::vector<WorkUnit> units = PlanExperiment(ParseSpec(text, "exp.yaml"), checks);
+  ASSERT_EQ(units.size(), 1u);
+  ASSERT_EQ(units[0].defenses.size(), 1u);
+  EXPECT_EQ(units[0].defenses[0].name, "jpeg");
+  const std::string caps = std::regex_replace(text, std::regex("\\{name: jpeg\\}"), "decode_cap");
+  const std::string m = ErrorOf([&] { PlanExperiment(ParseSpec(caps, "exp.yaml"), checks); });
+  EXPECT_NE(m.find("exp.yaml:6: defense 'decode_cap' applies to captioning, translation models, "
+                   "and no model of the experiment is one"),
             std::string::npos)
       << m;
   EXPECT_FALSE(fs::exists(output()));
-  const std::string none = std::regex_replace(text, std::regex(", \\{name: jpeg\\}"), "");
-  EXPECT_EQ(ErrorOf([&] { PlanExperiment(ParseSpec(none, "exp.yaml"), checks); }), "");
 }
 
 TEST_F(PreflightTest, ModelWithoutItsDatasetAndDatasetWithoutAModelAreSpecErrors) {

@@ -279,7 +279,7 @@ void ParseDefenses(const SpecReader& r, const YAML::Node& root, ExperimentSpec* 
   for (const auto& d : defenses) {
     DefenseSpec ds;
     ds.line = d.Mark().line + 1;
-    if (!d.IsScalar()) r.CheckKeys(d, "a defenses entry", {"name", "params"});
+    if (!d.IsScalar()) r.CheckKeys(d, "a defenses entry", {"name", "params", "adaptive"});
     ds.name = d.IsScalar() ? d.as<std::string>() : r.Str(d, "name", "a defenses entry");
     // Copy-constructed on purpose: assigning to a YAML::Node rewrites the
     // node it refers to.
@@ -307,6 +307,18 @@ void ParseDefenses(const SpecReader& r, const YAML::Node& root, ExperimentSpec* 
       } catch (const DefenseError& e) {
         r.Fail(params, e.what());
       }
+    }
+    if (d.IsMap()) ds.adaptive = r.Bool(d, "adaptive", "defense '" + ds.name + "'", false);
+    if (ds.adaptive && FindDefense(ds.name).kind != DefenseKind::kTransform) {
+      std::string transforms;
+      for (const auto& info : DefenseCatalog()) {
+        if (info.kind == DefenseKind::kTransform) {
+          transforms += (transforms.empty() ? "" : ", ") + info.name;
+        }
+      }
+      r.Fail(d["adaptive"], "defense '" + ds.name + "' has adaptive: true, but only input "
+                            "transforms can be attacked through (allowed: adaptive on " +
+                            transforms + ")");
     }
     spec->defenses.push_back(ds);
   }

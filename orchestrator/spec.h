@@ -34,13 +34,15 @@ struct AttackGrid {
   int line = 0;
 };
 
-// A defense in front of the model (see defenses/catalog.h). Not part of any
-// unit's identity yet and not applied by any executor: the catalog's input
-// transforms (defenses/transforms.h) are validated here, wiring them into
-// units and executors comes next.
+// A defense in front of the model (see defenses/catalog.h). Every attack
+// unit of a model the defense applies to also measures its clean and
+// adversarial inputs through the defense (attack once, evaluate every
+// defense). With `adaptive`, an input transform also gets units of its own
+// whose attack optimises through it (BPDA).
 struct DefenseSpec {
   std::string name = "none";
   std::vector<std::pair<std::string, std::string>> params;  // as written
+  bool adaptive = false;  // Default: false
   int line = 0;
 };
 
