@@ -32,4 +32,9 @@ torch::Tensor ApplyTransform(const Transform& transform, const torch::Tensor& im
   return out.to(images.device(), images.scalar_type());
 }
 
+torch::Tensor BpdaTransform(const Transform& transform, const torch::Tensor& images) {
+  const torch::Tensor done = ApplyTransform(transform, images);
+  return images + (done - images).detach();
+}
+
 }  // namespace effrobust

@@ -18,6 +18,12 @@ namespace effrobust {
 // batch, and whatever `transform` throws for an image (see Transform::Apply).
 torch::Tensor ApplyTransform(const Transform& transform, const torch::Tensor& images);
 
+// BPDA (Athalye et al. 2018) with the identity as the backward pass: the
+// value is ApplyTransform(transform, images), the gradient with respect to
+// `images` is passed through unchanged, so gradient attacks can optimise
+// through a non-differentiable transform. Same checks as ApplyTransform.
+torch::Tensor BpdaTransform(const Transform& transform, const torch::Tensor& images);
+
 }  // namespace effrobust
 
 #endif  // EFFROBUST_DEFENSES_TORCH_TRANSFORMS_H_

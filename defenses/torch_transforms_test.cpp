@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "defenses/defended_victim.h"
+#include "models/multi_exit_victim.h"
 
 namespace effrobust {
 namespace {
@@ -54,6 +56,60 @@ TEST(TorchTransformsTest, RefusesTensorsThatAreNotImageBatches) {
           << e.what();
     }
   }
+}
+
+TEST(TorchTransformsTest, BpdaHasTheTransformsValueAndPassesTheGradientThrough) {
+  const MedianTransform median(3);
+  const torch::Tensor x = Batch(2, 1, 9, 9).requires_grad_(true);
+  const torch::Tensor y = BpdaTransform(median, x);
+  EXPECT_TRUE(torch::allclose(y.detach(), ApplyTransform(median, x), 0, 1e-6));  // x + (T(x) - x)
+  EXPECT_FALSE(torch::equal(y.detach(), x.detach()));  // the median does change this batch
+  const torch::Tensor w = torch::linspace(-1, 1, x.numel()).reshape(x.sizes());
+  (y * w).sum().backward();
+  ASSERT_TRUE(x.grad().defined());
+  EXPECT_TRUE(torch::allclose(x.grad(), w));  // identity backward
+  // Without BPDA the transform is a new leaf: no gradient reaches the input.
+  EXPECT_FALSE(ApplyTransform(median, x).requires_grad());
+}
+
+TEST(TorchTransformsTest, DefendedVictimSeesTheTransformedInputAndHasInputGradients) {
+  torch::manual_seed(5);
+  MultiExitCnn cnn;
+  cnn->eval();
+  MultiExitVictim victim(cnn, {{"rad5", 0.9}});
+  VictimModel& plain = victim;
+  DefendedVictim defended_victim(plain, std::make_shared<BitDepthTransform>(2));
+  VictimModel& defended = defended_victim;
+  const torch::Tensor x = Batch(3, 1, 28, 28);
+  const torch::Tensor squeezed = ApplyTransform(BitDepthTransform(2), x);
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::allclose(defended.Forward(x).logits, plain.Forward(squeezed).logits));
+    EXPECT_FALSE(torch::allclose(defended.Forward(x).logits, plain.Forward(x).logits));
+    EXPECT_EQ(defended.Measure(x, "rad5").cost.flops, plain.Measure(squeezed, "rad5").cost.flops);
+  }
+  const torch::Tensor xg = x.clone().requires_grad_(true);
+  defended.Forward(xg).logits.sum().backward();
+  ASSERT_TRUE(xg.grad().defined());
+  EXPECT_GT(xg.grad().abs().sum().item<double>(), 0);
+}
+
+TEST(TorchTransformsTest, ExitCapForcesTheExitAndOnlyEarlyExitModelsHaveOne) {
+  torch::manual_seed(5);
+  MultiExitCnn cnn;
+  cnn->eval();
+  MultiExitVictim victim(cnn, {{"never", 1.1}});  // no classifier is ever confident enough
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = Batch(4, 1, 28, 28);
+  for (double e : victim.Measure(x, "never").metric) EXPECT_EQ(e, 4);
+  victim.SetExitCap(2);
+  DynamicResult capped = victim.Measure(x, "never");
+  for (double e : capped.metric) EXPECT_EQ(e, 1);
+  EXPECT_NEAR(capped.cost.flops[0], cnn->ExitFlops()[1], 1e-6 * cnn->ExitFlops()[1]);
+  EXPECT_EQ(cnn->ForwardEarlyExit(x.slice(0, 0, 1), 1.1, 2).first, 1);
+  victim.SetExitCap(0);
+  for (double e : victim.Measure(x, "never").metric) EXPECT_EQ(e, 4);
+  EXPECT_THROW(victim.SetExitCap(-1), ModelError);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "models/multi_exit_cnn.h"
 
+#include <algorithm>
 #include <string>
 
 #include "common/error.h"
@@ -152,13 +153,13 @@ std::vector<torch::Tensor> MultiExitCnnImpl::ForwardAll(const torch::Tensor& x) 
 }
 
 std::pair<int, torch::Tensor> MultiExitCnnImpl::ForwardEarlyExit(const torch::Tensor& x,
-                                                                 double q) {
+                                                                 double q, int max_exits) {
   if (x.dim() != 4 || x.size(0) != 1) {
     throw ModelError("ForwardEarlyExit needs one sample [1, C, H, W], got " +
                      std::to_string(x.dim()) + "-d input" +
                      (x.dim() > 0 ? " with batch " + std::to_string(x.size(0)) : ""));
   }
-  const int k = num_exits();
+  const int k = max_exits > 0 ? std::min(max_exits, num_exits()) : num_exits();
   torch::Tensor h = x;
   for (int i = 0; i < k; ++i) {
     h = blocks_[i]->forward(h);

@@ -38,10 +38,11 @@ class MultiExitCnnImpl : public torch::nn::Module {
                                         std::vector<torch::Tensor>* activations);
 
   // Dynamic inference for ONE sample [1, C, H, W]: runs blocks in order and
-  // stops at the first IC whose max softmax >= q (else the final exit).
+  // stops at the first IC whose max softmax >= q (else the final exit), or
+  // at IC `max_exits` - 1 when max_exits > 0 (a runtime cap: forced exit).
   // Returns {exit index, logits [1, classes]}. Call under NoGradGuard/eval.
-  std::pair<int, torch::Tensor> ForwardEarlyExit(const torch::Tensor& x,
-                                                 double q);
+  std::pair<int, torch::Tensor> ForwardEarlyExit(const torch::Tensor& x, double q,
+                                                 int max_exits = 0);
 
   int num_exits() const;
   const MultiExitConfig& config() const { return config_; }

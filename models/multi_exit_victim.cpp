@@ -1,5 +1,7 @@
 #include "models/multi_exit_victim.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 #include "evaluation/early_exit.h"
 
@@ -55,6 +57,7 @@ DynamicResult MultiExitVictim::Measure(const torch::Tensor& x, const std::string
     std::vector<double> v(k);
     for (int j = 0; j < k; ++j) v[j] = c[i][j];
     exits[i] = ExitIndex(v, q);
+    if (exit_cap_ > 0) exits[i] = std::min<int64_t>(exits[i], exit_cap_ - 1);
     r.pred.push_back(p[i][exits[i]]);
     r.metric.push_back(static_cast<double>(exits[i]));
   }
@@ -63,7 +66,12 @@ DynamicResult MultiExitVictim::Measure(const torch::Tensor& x, const std::string
 }
 
 void MultiExitVictim::InferOne(const torch::Tensor& x, const std::string& point) {
-  model_->ForwardEarlyExit(x, Threshold(point));
+  model_->ForwardEarlyExit(x, Threshold(point), static_cast<int>(exit_cap_));
+}
+
+void MultiExitVictim::SetExitCap(int64_t k) {
+  if (k < 0) throw ModelError("exit cap must be >= 0 (0: no cap), got " + std::to_string(k));
+  exit_cap_ = k;
 }
 
 }  // namespace effrobust

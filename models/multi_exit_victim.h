@@ -29,6 +29,7 @@ class MultiExitVictim : public VictimModel {
   DynamicResult Measure(const torch::Tensor& x, const std::string& point) override;
   void InferOne(const torch::Tensor& x, const std::string& point) override;
   double full_flops() const override { return model_->ExitFlops().back(); }
+  void SetExitCap(int64_t k) override;
 
   MultiExitCnn& model() { return model_; }
 
@@ -36,6 +37,7 @@ class MultiExitVictim : public VictimModel {
   double Threshold(const std::string& point) const;
   MultiExitCnn model_;
   std::map<std::string, double> thresholds_;
+  int64_t exit_cap_ = 0;  // 0: no cap
 };
 
 }  // namespace effrobust

@@ -78,6 +78,12 @@ class VictimModel {
   // tokens); what "recovered FLOPs" compares against.
   virtual double full_flops() const = 0;
 
+  // Runtime cap (the exit_cap defense): from now on Measure and InferOne
+  // run at most `k` classifiers, exiting at classifier k at the latest;
+  // k = 0 lifts the cap. Forward is unaffected. Throws ModelError for a
+  // family without exits (the default).
+  virtual void SetExitCap(int64_t k);
+
   bool is_training() { return module().is_training(); }
 };
 
