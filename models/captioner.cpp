@@ -83,7 +83,7 @@ torch::Tensor CaptionerImpl::Regions(const torch::Tensor& images) {
     throw ModelError("captioner expects [B, 1, " + std::to_string(c.image_size) + ", " +
                      std::to_string(c.image_size) + "]");
   }
-  torch::Tensor f = encoder_->forward(images);  // [B, C, S/8, S/8]
+  torch::Tensor f = encoder_->forward(input_stage_ ? input_stage_(images) : images);  // [B, C, S/8, S/8]
   return f.flatten(2).transpose(1, 2);          // [B, R, C]
 }
 

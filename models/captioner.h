@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "models/decoding.h"
+#include "models/input_stage.h"
 
 namespace effrobust {
 
@@ -97,8 +98,13 @@ class CaptionerImpl : public torch::nn::Module {
 
   const CaptionerConfig& config() const { return config_; }
 
+  // Every image goes through `stage` first (models/input_stage.h); nullptr
+  // removes it.
+  void set_input_stage(InputStage stage) { input_stage_ = std::move(stage); }
+
  private:
   CaptionerConfig config_;
+  InputStage input_stage_;
 
   torch::nn::Sequential encoder_{nullptr};
   torch::Tensor position_;  // [R, channels]

@@ -1,5 +1,6 @@
 #include "models/detector.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -87,7 +88,8 @@ torch::Tensor DetectorImpl::Forward(const torch::Tensor& images) {
     throw ModelError("detector expects images [B, 1, " + std::to_string(s) + ", " +
                      std::to_string(s) + "], got " + std::to_string(images.dim()) + " dims");
   }
-  torch::Tensor h = head_(backbone_->forward(images));  // [B, 5 + C, G, G]
+  torch::Tensor h =
+      head_(backbone_->forward(input_stage_ ? input_stage_(images) : images));  // [B, 5 + C, G, G]
   return h.flatten(2).transpose(1, 2);                  // [B, N, 5 + C]
 }
 
@@ -143,6 +145,12 @@ DetectionBatch DetectorImpl::Detect(const torch::Tensor& images, const DetectOpt
       candidates.push_back(d);
     }
     out.candidates[static_cast<size_t>(i)] = static_cast<int64_t>(candidates.size());
+    if (options.max_candidates > 0 && static_cast<int64_t>(candidates.size()) > options.max_candidates) {
+      std::partial_sort(candidates.begin(), candidates.begin() + options.max_candidates,
+                        candidates.end(),
+                        [](const Detection& a, const Detection& b) { return a.score > b.score; });
+      candidates.resize(static_cast<size_t>(options.max_candidates));
+    }
     out.boxes[static_cast<size_t>(i)] = Nms(std::move(candidates), options.nms);
   }
   out.nms_seconds = SecondsSince(start);

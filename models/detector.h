@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "evaluation/boxes.h"
+#include "models/input_stage.h"
 
 namespace effrobust {
 
@@ -56,6 +57,10 @@ struct DetectorCandidates {
 struct DetectOptions {
   float conf_threshold = 0.25f;  // Default: 0.25 (candidates with score >= this go to NMS)
   NmsOptions nms;                // Default: IoU 0.45, at most 500 boxes
+  // Runtime cap (the nms_cap defense): only the highest-scoring this many
+  // candidates go into NMS; 0 (Default): no cap. DetectionBatch::candidates
+  // still counts every candidate over the threshold.
+  int64_t max_candidates = 0;
 };
 
 // Detections of a batch and where the time went.
@@ -93,8 +98,13 @@ class DetectorImpl : public torch::nn::Module {
   int64_t cells() const { return grid() * grid(); }
   const DetectorConfig& config() const { return config_; }
 
+  // Every image goes through `stage` first (models/input_stage.h); nullptr
+  // removes it.
+  void set_input_stage(InputStage stage) { input_stage_ = std::move(stage); }
+
  private:
   DetectorConfig config_;
+  InputStage input_stage_;
   torch::nn::Sequential backbone_{nullptr};
   torch::nn::Conv2d head_{nullptr};
   torch::Tensor cell_x_, cell_y_;  // [N] column and row of each cell (buffers)

@@ -17,7 +17,10 @@
 #include "common/log.h"
 #include "data/fashion_mnist.h"
 #include "data/tensor_view.h"
+#include "defenses/defended_victim.h"
+#include "defenses/torch_transforms.h"
 #include "evaluation/d1_summary.h"
+#include "evaluation/defense_views.h"
 #include "evaluation/latency.h"
 #include "models/adaptive_vit_trainer.h"
 #include "models/captioner_trainer.h"
@@ -58,7 +61,13 @@ class D1Executor : public UnitExecutor {
                          static_cast<uint64_t>(unit.begin + i));
     }
 
-    std::shared_ptr<Attack> attack = AttackFor(unit, context);
+    // An adaptive unit attacks the model behind its defense (BPDA).
+    std::unique_ptr<DefendedVictim> defended;
+    if (!unit.adaptive_defense.empty()) {
+      defended = std::make_unique<DefendedVictim>(victim, TransformOf(unit, unit.adaptive_defense));
+    }
+    VictimModel& target = defended ? static_cast<VictimModel&>(*defended) : victim;
+    std::shared_ptr<Attack> attack = AttackFor(unit, target, context);
     std::vector<torch::Tensor> adv_parts;
     const int64_t bs = std::max<int64_t>(1, options.measure.batch_size);
     for (int64_t b = 0; b < n; b += bs) {
@@ -67,23 +76,104 @@ class D1Executor : public UnitExecutor {
       context.Checkpoint();
       torch::Tensor xb = x.slice(0, b, e).to(device_);
       torch::Tensor yb = y.slice(0, b, e).to(device_);
-      adv_parts.push_back(attack->Run(victim, xb, yb, batch_seeds).detach().to(torch::kCPU));
+      adv_parts.push_back(attack->Run(target, xb, yb, batch_seeds).detach().to(torch::kCPU));
     }
     torch::Tensor x_adv = torch::cat(adv_parts, 0).contiguous();
 
     torch::NoGradGuard no_grad;
-    RowBatch rows;
     std::vector<int64_t> sample_index(n), labels(n);
     auto lab = y.accessor<int64_t, 1>();
     for (int64_t i = 0; i < n; ++i) {
       sample_index[i] = unit.begin + i;
       labels[i] = lab[i];
     }
+    RowBatch rows;
     rows.AddInt("sample_index", sample_index);
+    RowBatch plain = MeasureView(x, x_adv, labels, bs, options, context);
+    AppendColumns(plain, "", {}, &rows);
+    Output out;
+    out.metrics = SummarizeD1(plain, layout_);
+    // Every defense on the same clean and adversarial inputs (attack once).
+    for (const UnitDefense& d : unit.defenses) {
+      std::vector<double> clean_ms(n, std::nan("")), adv_ms(n, std::nan(""));
+      RowBatch view;
+      if (d.name == "exit_cap") {
+        ExitCapGuard cap(victim, static_cast<int64_t>(NumberField(d.params, "k")));
+        view = MeasureView(x, x_adv, labels, bs, options, context);
+      } else {
+        std::shared_ptr<const Transform> t = TransformOf(unit, d.name);
+        torch::Tensor xd = TimedTransform(*t, x, bs, context, &clean_ms);
+        torch::Tensor xad = TimedTransform(*t, x_adv, bs, context, &adv_ms);
+        view = MeasureView(xd, xad, labels, bs, options, context);
+      }
+      const double mean_ms = AddDefenseTiming(clean_ms, adv_ms, &view);
+      std::map<std::string, double> m = SummarizeD1(view, layout_);
+      m["mean_defense_ms"] = mean_ms;
+      AddViewMetrics(m, d.name, &out.metrics);
+      AppendColumns(view, DefenseViewPrefix(d.name), {"label"}, &rows);
+    }
+    if (options.measure.store_adversarial) {
+      TensorBlock& t = rows.tensor();
+      t.name = "adversarial";
+      t.row_shape.assign(x_adv.sizes().begin() + 1, x_adv.sizes().end());
+      torch::Tensor f = x_adv.to(torch::kFloat32).contiguous();
+      t.data.assign(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+    }
+    out.rows = shard.Append(unit.id, rows);
+    out.device = device_.str();
+    out.device_name = device_name_;
+    return out;
+  }
+
+ private:
+  // Sets the victim's exit cap for a scope (the exit_cap defense).
+  class ExitCapGuard {
+   public:
+    ExitCapGuard(VictimModel& victim, int64_t k) : victim_(victim) { victim_.SetExitCap(k); }
+    ~ExitCapGuard() { victim_.SetExitCap(0); }
+
+   private:
+    VictimModel& victim_;
+  };
+
+  // The unit's input transform `name` (from its defenses' parameters).
+  static std::shared_ptr<const Transform> TransformOf(const WorkUnit& unit,
+                                                      const std::string& name) {
+    for (const UnitDefense& d : unit.defenses) {
+      if (d.name == name) return MakeTransform(d.name, d.params);
+    }
+    throw WorkerError("unit " + unit.id + " has no defense '" + name + "'");
+  }
+
+  // `inputs` through `transform` in batches; the time per input (batch
+  // time / batch size, ms) into `ms`.
+  static torch::Tensor TimedTransform(const Transform& transform, const torch::Tensor& inputs,
+                                      int64_t bs, UnitContext& context, std::vector<double>* ms) {
+    std::vector<torch::Tensor> parts;
+    const int64_t n = inputs.size(0);
+    for (int64_t b = 0; b < n; b += bs) {
+      context.Checkpoint();
+      const int64_t e = std::min(n, b + bs);
+      const double t0 = MonotonicSeconds();
+      parts.push_back(ApplyTransform(transform, inputs.slice(0, b, e)));
+      const double per = (MonotonicSeconds() - t0) * 1e3 / static_cast<double>(e - b);
+      for (int64_t i = b; i < e; ++i) (*ms)[i] = per;
+    }
+    return torch::cat(parts, 0);
+  }
+
+  // Every D1 column (see evaluation/d1_summary.h) but sample_index for the
+  // clean inputs `x` and the adversarial `x_adv`, as the held model runs
+  // them now (a defense view passes transformed inputs or sets a cap).
+  RowBatch MeasureView(const torch::Tensor& x, const torch::Tensor& x_adv,
+                       const std::vector<int64_t>& labels, int64_t bs, const RunOptions& options,
+                       UnitContext& context) {
+    const int64_t n = x.size(0);
+    RowBatch rows;
     rows.AddInt("label", labels);
     rows.AddInt("pred_clean", FinalPredictions(x, bs, context));
     rows.AddInt("pred_adv", FinalPredictions(x_adv, bs, context));
-
+    VictimModel& victim = *loaded_.victim;
     const std::string metric = victim.metric_name();
     for (const std::string& point : victim.OperatingPoints()) {
       const std::string s = PointSuffix(point);
@@ -117,22 +207,9 @@ class D1Executor : public UnitExecutor {
     torch::Tensor l2 = delta.norm(2, 1).contiguous();
     rows.AddReal("linf", std::vector<double>(linf.data_ptr<double>(), linf.data_ptr<double>() + n));
     rows.AddReal("l2", std::vector<double>(l2.data_ptr<double>(), l2.data_ptr<double>() + n));
-    if (options.measure.store_adversarial) {
-      TensorBlock& t = rows.tensor();
-      t.name = "adversarial";
-      t.row_shape.assign(x_adv.sizes().begin() + 1, x_adv.sizes().end());
-      torch::Tensor f = x_adv.to(torch::kFloat32).contiguous();
-      t.data.assign(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
-    }
-    Output out;
-    out.rows = shard.Append(unit.id, rows);
-    out.metrics = SummarizeD1(rows, layout_);
-    out.device = device_.str();
-    out.device_name = device_name_;
-    return out;
+    return rows;
   }
 
- private:
   void Configure(const RunOptions& options) {
     if (configured_) return;
     configured_ = true;
@@ -164,10 +241,15 @@ class D1Executor : public UnitExecutor {
   // attack, parameters), so every unit of the attack applies the same
   // perturbation whichever rank runs it; the fitted attack is kept for the
   // held model's later units.
-  std::shared_ptr<Attack> AttackFor(const WorkUnit& unit, UnitContext& context) {
+  std::shared_ptr<Attack> AttackFor(const WorkUnit& unit, VictimModel& target,
+                                    UnitContext& context) {
     std::shared_ptr<Attack> attack = MakeAttack(unit.attack, unit.params);
     if (attack->fit_samples() <= 0) return attack;
-    const std::string key = unit.attack + "#" + CanonicalJson(unit.params);
+    std::string key = unit.attack + "#" + CanonicalJson(unit.params);
+    // Fitted through the adaptive defense: its own key (and seed).
+    for (const UnitDefense& d : unit.defenses) {
+      if (d.name == unit.adaptive_defense) key += "#through#" + d.name + CanonicalJson(d.params);
+    }
     auto it = universal_.find(key);
     if (it != universal_.end()) return it->second;
     context.Checkpoint();
@@ -178,7 +260,7 @@ class D1Executor : public UnitExecutor {
     const uint64_t seed = MixSeed(static_cast<uint64_t>(unit.seed),
                                   Fnv1a64(unit.model_hash + "#" + key), 0);
     const double t0 = MonotonicSeconds();
-    attack->Fit(*loaded_.victim, fx, fy, seed);
+    attack->Fit(target, fx, fy, seed);
     LogInfo("fitted universal '" + unit.attack + "' on " + std::to_string(m) +
             " training images in " + FormatNumber(std::round((MonotonicSeconds() - t0) * 10) / 10) +
             " s");

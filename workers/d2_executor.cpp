@@ -17,7 +17,9 @@
 #include "data/scenes.h"
 #include "data/translation_pairs.h"
 #include "evaluation/bleu.h"
+#include "defenses/torch_transforms.h"
 #include "evaluation/d2_summary.h"
+#include "evaluation/defense_views.h"
 #include "evaluation/latency.h"
 #include "models/captioner_trainer.h"
 #include "models/checkpoint.h"
@@ -176,18 +178,17 @@ class D2Executor : public UnitExecutor {
     return d;
   }
 
-  // Greedy captioning of one image [1, 1, S, S] on the device, timed.
-  Decoded DecodeImage(const torch::Tensor& image, const RunOptions& options) {
+  // Greedy captioning of one image [1, 1, S, S] on the device, up to
+  // max_len tokens, timed.
+  Decoded DecodeImage(const torch::Tensor& image, int64_t max_len, const RunOptions& options) {
     Captioner& model = captioner_->model;
-    const int64_t max_len = captioner_->max_len;
     return DecodeOne([&] { return model->Greedy(image, max_len); }, captioner_->vocab,
                      device_.is_cuda(), options);
   }
 
-  // Greedy translation of one source text, timed.
-  Decoded DecodeSource(const std::string& source, const RunOptions& options) {
+  // Greedy translation of one source text, up to max_len tokens, timed.
+  Decoded DecodeSource(const std::string& source, int64_t max_len, const RunOptions& options) {
     Translator& model = translator_->model;
-    const int64_t max_len = translator_->max_len;
     const torch::Tensor ids =
         EncodeBatch(translator_->vocab, {source}, false).to(TranslatorDevice());
     return DecodeOne([&] { return model->Greedy(ids, max_len); }, translator_->vocab,
@@ -214,6 +215,12 @@ class D2Executor : public UnitExecutor {
     if (unit.attack == "clean") {
       x_adv = x.clone();
     } else if (unit.attack == "nicgslowdown") {
+      // An adaptive unit attacks the captioner behind its defense (BPDA).
+      std::optional<InputStageGuard<Captioner>> stage;
+      if (!unit.adaptive_defense.empty()) {
+        std::shared_ptr<const Transform> t = TransformOf(unit, unit.adaptive_defense);
+        stage.emplace(model, [t](const torch::Tensor& im) { return BpdaTransform(*t, im); });
+      }
       const NicgSlowDownOptions o = NicgSlowDownOptionsFromParams(unit.params);
       const int64_t bs = std::max<int64_t>(1, options.measure.batch_size);
       std::vector<torch::Tensor> parts;
@@ -229,27 +236,37 @@ class D2Executor : public UnitExecutor {
                         unit.model + "' (allowed: clean, nicgslowdown)");
     }
 
-    DecodedColumns clean, adv;
     std::vector<int64_t> sample_index(n);
     std::vector<std::vector<Tokens>> references(n);
     for (int64_t i = 0; i < n; ++i) {
-      if (i % kCheckpointEvery == 0) context.Checkpoint();
       sample_index[i] = unit.begin + i;
-      clean.Add(DecodeImage(x.slice(0, i, i + 1).to(device_), options));
-      adv.Add(DecodeImage(x_adv.slice(0, i, i + 1).to(device_), options));
       for (const auto& c : scenes[static_cast<size_t>(i)].captions) {
         references[i].push_back(Vocabulary::Split(c, false));
       }
     }
     RowBatch rows;
     rows.AddInt("sample_index", sample_index);
-    clean.AddTo(&rows, "clean");
-    adv.AddTo(&rows, "adv");
-    torch::Tensor delta = (x_adv - x).flatten(1).to(torch::kFloat64);
-    torch::Tensor l2 = delta.pow(2).sum(1).contiguous();  // the attack's l2 budget measure
-    torch::Tensor linf = delta.abs().amax(1).contiguous();
-    rows.AddReal("l2", std::vector<double>(l2.data_ptr<double>(), l2.data_ptr<double>() + n));
-    rows.AddReal("linf", std::vector<double>(linf.data_ptr<double>(), linf.data_ptr<double>() + n));
+    Output out;
+    View plain = CaptionView(x, x_adv, captioner_->max_len, references, options, context);
+    AppendColumns(plain.rows, "", {}, &rows);
+    out.metrics = plain.metrics;
+    // Every defense on the same clean and adversarial images (attack once).
+    for (const UnitDefense& d : unit.defenses) {
+      std::vector<double> clean_ms(n, std::nan("")), adv_ms(n, std::nan(""));
+      View view;
+      if (d.name == "decode_cap") {
+        view = CaptionView(x, x_adv, CappedLength(d, captioner_->max_len), references, options,
+                           context);
+      } else {
+        std::shared_ptr<const Transform> t = TransformOf(unit, d.name);
+        const torch::Tensor xd = TimedTransform(*t, x, &clean_ms);
+        const torch::Tensor xad = TimedTransform(*t, x_adv, &adv_ms);
+        view = CaptionView(xd, xad, captioner_->max_len, references, options, context);
+      }
+      view.metrics["mean_defense_ms"] = AddDefenseTiming(clean_ms, adv_ms, &view.rows);
+      AddViewMetrics(view.metrics, d.name, &out.metrics);
+      AppendColumns(view.rows, DefenseViewPrefix(d.name), {}, &rows);
+    }
     if (options.measure.store_adversarial) {
       TensorBlock& t = rows.tensor();
       t.name = "adversarial";
@@ -257,12 +274,67 @@ class D2Executor : public UnitExecutor {
       torch::Tensor f = x_adv.to(torch::kFloat32).contiguous();
       t.data.assign(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
     }
-    Output out;
     out.rows = shard.Append(unit.id, rows);
-    out.metrics = SummarizeD2(rows);
-    AddBleuMetrics("clean", CorpusBleuStats(clean.tokens, references), &out.metrics);
-    AddBleuMetrics("adv", CorpusBleuStats(adv.tokens, references), &out.metrics);
     return out;
+  }
+
+  // The rows (without sample_index) and metrics of one view.
+  struct View {
+    RowBatch rows;
+    std::map<std::string, double> metrics;
+  };
+
+  // Clean images `x` and adversarial `x_adv` decoded up to max_len tokens.
+  View CaptionView(const torch::Tensor& x, const torch::Tensor& x_adv, int64_t max_len,
+                   const std::vector<std::vector<Tokens>>& references, const RunOptions& options,
+                   UnitContext& context) {
+    const int64_t n = x.size(0);
+    DecodedColumns clean, adv;
+    for (int64_t i = 0; i < n; ++i) {
+      if (i % kCheckpointEvery == 0) context.Checkpoint();
+      clean.Add(DecodeImage(x.slice(0, i, i + 1).to(device_), max_len, options));
+      adv.Add(DecodeImage(x_adv.slice(0, i, i + 1).to(device_), max_len, options));
+    }
+    View view;
+    clean.AddTo(&view.rows, "clean");
+    adv.AddTo(&view.rows, "adv");
+    torch::Tensor delta = (x_adv - x).flatten(1).to(torch::kFloat64);
+    torch::Tensor l2 = delta.pow(2).sum(1).contiguous();  // the attack's l2 budget measure
+    torch::Tensor linf = delta.abs().amax(1).contiguous();
+    view.rows.AddReal("l2", std::vector<double>(l2.data_ptr<double>(), l2.data_ptr<double>() + n));
+    view.rows.AddReal("linf",
+                      std::vector<double>(linf.data_ptr<double>(), linf.data_ptr<double>() + n));
+    view.metrics = SummarizeD2(view.rows);
+    AddBleuMetrics("clean", CorpusBleuStats(clean.tokens, references), &view.metrics);
+    AddBleuMetrics("adv", CorpusBleuStats(adv.tokens, references), &view.metrics);
+    return view;
+  }
+
+  // The decode_cap defense's length limit: its steps, at most the model's.
+  static int64_t CappedLength(const UnitDefense& cap, int64_t max_len) {
+    return std::min<int64_t>(max_len, static_cast<int64_t>(NumberField(cap.params, "steps")));
+  }
+
+  // The unit's input transform `name` (from its defenses' parameters).
+  static std::shared_ptr<const Transform> TransformOf(const WorkUnit& unit,
+                                                      const std::string& name) {
+    for (const UnitDefense& d : unit.defenses) {
+      if (d.name == name) return MakeTransform(d.name, d.params);
+    }
+    throw WorkerError("unit " + unit.id + " has no defense '" + name + "'");
+  }
+
+  // `images` through `transform` one at a time, as a deployment would;
+  // each image's time (ms) into `ms`.
+  static torch::Tensor TimedTransform(const Transform& transform, const torch::Tensor& images,
+                                      std::vector<double>* ms) {
+    std::vector<torch::Tensor> out;
+    for (int64_t i = 0; i < images.size(0); ++i) {
+      const double t0 = MonotonicSeconds();
+      out.push_back(ApplyTransform(transform, images.slice(0, i, i + 1)));
+      (*ms)[i] = (MonotonicSeconds() - t0) * 1e3;
+    }
+    return images.size(0) ? torch::cat(out, 0) : images.clone();
   }
 
   Output RunTranslation(const WorkUnit& unit, const RunOptions& options, ShardWriter& shard,
@@ -301,28 +373,58 @@ class D2Executor : public UnitExecutor {
                         unit.model + "' (allowed: clean, nmtsloth)");
     }
 
-    DecodedColumns clean, adv;
     std::vector<int64_t> sample_index(n);
     std::vector<std::string> shown_sources(n);
     for (int64_t i = 0; i < n; ++i) {
-      if (i % kCheckpointEvery == 0) context.Checkpoint();
       sample_index[i] = unit.begin + i;
-      clean.Add(DecodeSource(sources[i], options));
-      adv.Add(DecodeSource(adv_sources[i], options));
       shown_sources[i] = ToValidUtf8(adv_sources[i]);
     }
     RowBatch rows;
     rows.AddInt("sample_index", sample_index);
-    clean.AddTo(&rows, "clean");
-    adv.AddTo(&rows, "adv");
-    rows.AddInt("edits", edits);
+    View plain = TranslationView(sources, adv_sources, edits, translator_->max_len, references,
+                                 options, context);
+    AppendColumns(plain.rows, "", {}, &rows);
     rows.AddText("source_adv", shown_sources);
     Output out;
+    out.metrics = plain.metrics;
+    for (const UnitDefense& d : unit.defenses) {
+      if (d.name != "decode_cap") {
+        throw WorkerError("defense '" + d.name + "' does not apply to translation model '" +
+                          unit.model + "' (allowed: decode_cap)");
+      }
+      View view = TranslationView(sources, adv_sources, edits,
+                                  CappedLength(d, translator_->max_len), references, options,
+                                  context);
+      const std::vector<double> none(static_cast<size_t>(n), std::nan(""));
+      view.metrics["mean_defense_ms"] = AddDefenseTiming(none, none, &view.rows);
+      AddViewMetrics(view.metrics, d.name, &out.metrics);
+      AppendColumns(view.rows, DefenseViewPrefix(d.name), {"edits"}, &rows);
+    }
     out.rows = shard.Append(unit.id, rows);
-    out.metrics = SummarizeD2(rows);
-    AddBleuMetrics("clean", CorpusBleuStats(clean.tokens, references), &out.metrics);
-    AddBleuMetrics("adv", CorpusBleuStats(adv.tokens, references), &out.metrics);
     return out;
+  }
+
+  // Clean and adversarial sources (`edits` apart) decoded up to max_len
+  // tokens.
+  View TranslationView(const std::vector<std::string>& sources,
+                       const std::vector<std::string>& adv_sources,
+                       const std::vector<int64_t>& edits, int64_t max_len,
+                       const std::vector<std::vector<Tokens>>& references, const RunOptions& options,
+                       UnitContext& context) {
+    DecodedColumns clean, adv;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      if (i % kCheckpointEvery == 0) context.Checkpoint();
+      clean.Add(DecodeSource(sources[i], max_len, options));
+      adv.Add(DecodeSource(adv_sources[i], max_len, options));
+    }
+    View view;
+    clean.AddTo(&view.rows, "clean");
+    adv.AddTo(&view.rows, "adv");
+    view.rows.AddInt("edits", edits);
+    view.metrics = SummarizeD2(view.rows);
+    AddBleuMetrics("clean", CorpusBleuStats(clean.tokens, references), &view.metrics);
+    AddBleuMetrics("adv", CorpusBleuStats(adv.tokens, references), &view.metrics);
+    return view;
   }
 
   ExecutorPlacement placement_;

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 
@@ -12,7 +13,9 @@
 #include "data/fashion_mnist.h"
 #include "data/sequences.h"
 #include "evaluation/average_precision.h"
+#include "defenses/torch_transforms.h"
 #include "evaluation/d3_summary.h"
+#include "evaluation/defense_views.h"
 #include "evaluation/mota.h"
 #include "models/checkpoint.h"
 #include "models/detect_and_track.h"
@@ -147,26 +150,111 @@ class D3Executor : public UnitExecutor {
           " frames are " + std::to_string(size) + " x " + std::to_string(size));
     }
     WarmUp(size);
+    // Attack once: the clean and adversarial frames of every sequence.
+    std::vector<Sequence> sequences;
+    std::vector<torch::Tensor> clean, adv;
+    {
+      // An adaptive unit attacks the detector behind its defense (BPDA).
+      std::optional<InputStageGuard<Detector>> stage;
+      if (!unit.adaptive_defense.empty()) {
+        std::shared_ptr<const Transform> t = TransformOf(unit, unit.adaptive_defense);
+        stage.emplace(model, [t](const torch::Tensor& x) { return BpdaTransform(*t, x); });
+      }
+      for (int64_t s = unit.begin; s < unit.end; ++s) {
+        context.Checkpoint();
+        sequences.push_back(generator.Make(s));
+        clean.push_back(SequenceFrames(sequences.back()));
+        adv.push_back(
+            Attack(unit, clean.back().to(device_), context).detach().to(torch::kCPU).contiguous());
+      }
+    }
+    View plain = MeasureView(unit, sequences, clean, adv, 0, context);
+    RowBatch rows;
+    AppendColumns(plain.rows, "", {}, &rows);
+    if (options.measure.store_adversarial) {
+      // One adversarial frame per row, rows in (sequence, threshold, frame) order.
+      TensorBlock& t = rows.tensor();
+      t.name = "adversarial";
+      t.row_shape = {1, size, size};
+      for (const torch::Tensor& a : adv) {
+        for (size_t k = 0; k < D3Thresholds().size(); ++k) {
+          t.data.insert(t.data.end(), a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
+        }
+      }
+    }
+    Output out;
+    out.metrics = plain.metrics;
+    for (const UnitDefense& d : unit.defenses) {
+      std::vector<double> frame_clean_ms, frame_adv_ms;  // per frame, sequences in order
+      View view;
+      if (d.name == "nms_cap") {
+        view = MeasureView(unit, sequences, clean, adv,
+                           static_cast<int64_t>(NumberField(d.params, "candidates")), context);
+        frame_clean_ms.assign(plain.rows.rows() / D3Thresholds().size(), std::nan(""));
+        frame_adv_ms = frame_clean_ms;
+      } else {
+        std::shared_ptr<const Transform> t = TransformOf(unit, d.name);
+        std::vector<torch::Tensor> dc, da;
+        for (size_t i = 0; i < sequences.size(); ++i) {
+          context.Checkpoint();
+          dc.push_back(TimedTransform(*t, clean[i], &frame_clean_ms));
+          da.push_back(TimedTransform(*t, adv[i], &frame_adv_ms));
+        }
+        view = MeasureView(unit, sequences, dc, da, 0, context);
+      }
+      // Frame times to rows: every frame appears once per threshold.
+      std::vector<double> row_clean_ms, row_adv_ms;
+      size_t first = 0;
+      for (const Sequence& sq : sequences) {
+        const size_t frames = sq.frames.size();
+        for (size_t k = 0; k < D3Thresholds().size(); ++k) {
+          row_clean_ms.insert(row_clean_ms.end(), frame_clean_ms.begin() + first,
+                              frame_clean_ms.begin() + first + frames);
+          row_adv_ms.insert(row_adv_ms.end(), frame_adv_ms.begin() + first,
+                            frame_adv_ms.begin() + first + frames);
+        }
+        first += frames;
+      }
+      view.metrics["mean_defense_ms"] = AddDefenseTiming(row_clean_ms, row_adv_ms, &view.rows);
+      AddViewMetrics(view.metrics, d.name, &out.metrics);
+      AppendColumns(view.rows, DefenseViewPrefix(d.name), {"sample_index", "frame", "threshold", "truth"},
+                    &rows);
+    }
+    out.rows = shard.Append(unit.id, rows);
+    out.device = device_.str();
+    out.device_name = device_name_;
+    return out;
+  }
+
+ private:
+  // The rows and metrics of one view: every sequence's clean and
+  // adversarial frames (CPU) through the pipeline at each threshold.
+  struct View {
+    RowBatch rows;
+    std::map<std::string, double> metrics;
+  };
+
+  View MeasureView(const WorkUnit& unit, const std::vector<Sequence>& sequences,
+                   const std::vector<torch::Tensor>& clean, const std::vector<torch::Tensor>& adv,
+                   int64_t max_candidates, UnitContext& context) {
+    Detector& model = detector_->model;
     const std::vector<double>& thresholds = D3Thresholds();
     std::vector<ThresholdScore> scores(thresholds.size());
     const ByteTrackerOptions tracker;
     D3Columns columns;
-    std::vector<float> stored;  // adversarial frames, one per row
-    const int64_t n = unit.end - unit.begin;
-    for (int64_t s = unit.begin; s < unit.end; ++s) {
-      context.Checkpoint();
-      const Sequence sequence = generator.Make(s);
-      const torch::Tensor x = SequenceFrames(sequence);
-      const torch::Tensor x_dev = x.to(device_);
-      const torch::Tensor adv_dev = Attack(unit, x_dev, context).detach();
-      const torch::Tensor adv = adv_dev.to(torch::kCPU).contiguous();
-      const torch::Tensor delta = (adv - x).flatten(1).to(torch::kFloat64);
+    for (size_t i = 0; i < sequences.size(); ++i) {
+      const Sequence& sequence = sequences[i];
+      const int64_t s = unit.begin + static_cast<int64_t>(i);
+      const torch::Tensor x_dev = clean[i].to(device_);
+      const torch::Tensor adv_dev = adv[i].to(device_);
+      const torch::Tensor delta = (adv[i] - clean[i]).flatten(1).to(torch::kFloat64);
       const torch::Tensor l2 = delta.pow(2).sum(1).sqrt().contiguous();
       const torch::Tensor linf = delta.abs().amax(1).contiguous();
       for (size_t k = 0; k < thresholds.size(); ++k) {
         context.Checkpoint();
         DetectOptions detect;
         detect.conf_threshold = static_cast<float>(thresholds[k]);
+        detect.max_candidates = max_candidates;
         const TrackedSequence c = DetectAndTrack(model, x_dev, detect, tracker);
         const TrackedSequence a = DetectAndTrack(model, adv_dev, detect, tracker);
         ThresholdScore& score = scores[k];
@@ -185,49 +273,54 @@ class D3Executor : public UnitExecutor {
           const int64_t ti = static_cast<int64_t>(t);
           columns.Add(s, ti, thresholds[k], static_cast<int64_t>(truth.size()), c.frames[t],
                       a.frames[t], l2[ti].item<double>(), linf[ti].item<double>());
-          if (options.measure.store_adversarial) {
-            const float* p = adv[ti].data_ptr<float>();
-            stored.insert(stored.end(), p, p + size * size);
-          }
         }
       }
     }
-    RowBatch rows;
-    columns.AddTo(&rows);
-    if (options.measure.store_adversarial) {
-      TensorBlock& t = rows.tensor();
-      t.name = "adversarial";
-      t.row_shape = {1, size, size};
-      t.data = std::move(stored);
-    }
-    Output out;
-    out.rows = shard.Append(unit.id, rows);
-    out.metrics = SummarizeD3(rows);
+    View view;
+    columns.AddTo(&view.rows);
+    view.metrics = SummarizeD3(view.rows);
+    const double n = static_cast<double>(sequences.size());
     for (size_t k = 0; k < thresholds.size(); ++k) {
       const std::string tag = ThresholdTag(thresholds[k]);
       ThresholdScore& score = scores[k];
-      AddMotaMetrics(tag + "_gt_clean", score.gt_clean.Result(), &out.metrics);
-      AddMotaMetrics(tag + "_gt_adv", score.gt_adv.Result(), &out.metrics);
-      AddMotaMetrics(tag + "_pseudo_adv", score.pseudo.Result(), &out.metrics);
-      out.metrics[tag + "_ap50_gt_clean"] = AveragePrecision(score.clean, score.truth, 0.5).map;
-      out.metrics[tag + "_ap75_gt_clean"] = AveragePrecision(score.clean, score.truth, 0.75).map;
-      out.metrics[tag + "_ap50_gt_adv"] = AveragePrecision(score.adv, score.truth, 0.5).map;
-      out.metrics[tag + "_ap75_gt_adv"] = AveragePrecision(score.adv, score.truth, 0.75).map;
-      out.metrics[tag + "_ap50_pseudo_adv"] =
-          AveragePrecisionAgainst(score.adv, score.clean, 0.5).map;
-      out.metrics[tag + "_ap75_pseudo_adv"] =
-          AveragePrecisionAgainst(score.adv, score.clean, 0.75).map;
-      out.metrics[tag + "_tracks_started_clean"] =
-          n > 0 ? score.started_clean / static_cast<double>(n) : 0;
-      out.metrics[tag + "_tracks_started_adv"] =
-          n > 0 ? score.started_adv / static_cast<double>(n) : 0;
+      std::map<std::string, double>& m = view.metrics;
+      AddMotaMetrics(tag + "_gt_clean", score.gt_clean.Result(), &m);
+      AddMotaMetrics(tag + "_gt_adv", score.gt_adv.Result(), &m);
+      AddMotaMetrics(tag + "_pseudo_adv", score.pseudo.Result(), &m);
+      m[tag + "_ap50_gt_clean"] = AveragePrecision(score.clean, score.truth, 0.5).map;
+      m[tag + "_ap75_gt_clean"] = AveragePrecision(score.clean, score.truth, 0.75).map;
+      m[tag + "_ap50_gt_adv"] = AveragePrecision(score.adv, score.truth, 0.5).map;
+      m[tag + "_ap75_gt_adv"] = AveragePrecision(score.adv, score.truth, 0.75).map;
+      m[tag + "_ap50_pseudo_adv"] = AveragePrecisionAgainst(score.adv, score.clean, 0.5).map;
+      m[tag + "_ap75_pseudo_adv"] = AveragePrecisionAgainst(score.adv, score.clean, 0.75).map;
+      m[tag + "_tracks_started_clean"] = n > 0 ? score.started_clean / n : 0;
+      m[tag + "_tracks_started_adv"] = n > 0 ? score.started_adv / n : 0;
     }
-    out.device = device_.str();
-    out.device_name = device_name_;
-    return out;
+    return view;
   }
 
- private:
+  // The unit's input transform `name` (from its defenses' parameters).
+  static std::shared_ptr<const Transform> TransformOf(const WorkUnit& unit,
+                                                      const std::string& name) {
+    for (const UnitDefense& d : unit.defenses) {
+      if (d.name == name) return MakeTransform(d.name, d.params);
+    }
+    throw WorkerError("unit " + unit.id + " has no defense '" + name + "'");
+  }
+
+  // `frames` [T, 1, S, S] through `transform` one frame at a time, as a
+  // camera would; each frame's time (ms) appended to `ms`.
+  static torch::Tensor TimedTransform(const Transform& transform, const torch::Tensor& frames,
+                                      std::vector<double>* ms) {
+    std::vector<torch::Tensor> out;
+    for (int64_t t = 0; t < frames.size(0); ++t) {
+      const double t0 = MonotonicSeconds();
+      out.push_back(ApplyTransform(transform, frames.slice(0, t, t + 1)));
+      ms->push_back((MonotonicSeconds() - t0) * 1e3);
+    }
+    return torch::cat(out, 0);
+  }
+
   void Configure(const RunOptions& options) {
     if (configured_) return;
     configured_ = true;
@@ -290,7 +383,11 @@ class D3Executor : public UnitExecutor {
   // once per model on the frames of the first fit_sequences train sequences.
   torch::Tensor UniversalSponge(const WorkUnit& unit, const PhantomSpongeSetting& s,
                                 UnitContext& context) {
-    const std::string key = unit.ToPlan().params_json;
+    std::string key = unit.ToPlan().params_json;
+    // Fitted through the adaptive defense (its input stage is on): its own key.
+    for (const UnitDefense& d : unit.defenses) {
+      if (d.name == unit.adaptive_defense) key += "#through#" + d.name + CanonicalJson(d.params);
+    }
     auto it = universal_.find(key);
     if (it != universal_.end()) return it->second;
     context.Checkpoint();

@@ -92,7 +92,8 @@ void MaybeInjectFault(const WorkUnit& unit, int rank) {
 }  // namespace
 
 void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
-  // One open shard per model: models of different families write different
+  // One open shard per model and set of defenses: models of different
+  // families write different columns, every defense adds its view's
   // columns, and a shard holds one schema.
   struct OpenShard {
     std::unique_ptr<ShardWriter> writer;
@@ -115,13 +116,13 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
     if (m.tag == kTagStop) {
       ShardClosed closed;
       closed.held_model = executor.held_model();
-      for (auto& [model, open] : shards) {
+      for (auto& [schema, open] : shards) {
         if (!open.writer) continue;  // its creation failed
         open.writer->Close();
         closed.shard_files.push_back(open.file);
         closed.rows += open.writer->row_count();
         LogInfo("closed shard " + open.file + " (" + std::to_string(open.writer->row_count()) +
-                " rows of model '" + model + "')");
+                " rows of model " + schema + ")");
       }
       t.Send(0, ShardClosedMessage(closed));
       return;
@@ -141,7 +142,11 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
     report.started_at = WallSeconds();
     const double t0 = MonotonicSeconds();
     try {
-      OpenShard& open = shards[unit.model];
+      std::string schema = unit.model;
+      for (size_t i = 0; i < unit.defenses.size(); ++i) {
+        schema += (i ? "," : " with defenses ") + unit.defenses[i].name;
+      }
+      OpenShard& open = shards[schema];
       if (!open.writer) {
         if (open.file.empty()) open.file = ShardFileName(options.run_id, id.report_rank, next_part++);
         const std::string& shard_file = open.file;

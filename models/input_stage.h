@@ -1,0 +1,37 @@
+// An input stage: what a deployed model runs every image through before
+// its first layer, e.g. a defense's transform with BPDA while an adaptive
+// attack optimises through it (issue 7 §1). The captioner and the detector
+// hold one (set_input_stage); it is not part of the saved model.
+// Header-only. Thread-safety: like the model holding it.
+#ifndef EFFROBUST_MODELS_INPUT_STAGE_H_
+#define EFFROBUST_MODELS_INPUT_STAGE_H_
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <utility>
+
+namespace effrobust {
+
+// Images [B, C, H, W] in, images of the same shape out; empty: identity.
+using InputStage = std::function<torch::Tensor(const torch::Tensor&)>;
+
+// Sets `stage` on `model` (a module holder with set_input_stage) for the
+// guard's lifetime and clears it after.
+template <typename Model>
+class InputStageGuard {
+ public:
+  InputStageGuard(Model& model, InputStage stage) : model_(model) {
+    model_->set_input_stage(std::move(stage));
+  }
+  ~InputStageGuard() { model_->set_input_stage(nullptr); }
+  InputStageGuard(const InputStageGuard&) = delete;
+  InputStageGuard& operator=(const InputStageGuard&) = delete;
+
+ private:
+  Model& model_;
+};
+
+}  // namespace effrobust
+
+#endif  // EFFROBUST_MODELS_INPUT_STAGE_H_
