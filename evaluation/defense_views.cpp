@@ -30,6 +30,35 @@ void AppendColumns(const RowBatch& from, const std::string& prefix,
   }
 }
 
+RowBatch ExtractView(const RowBatch& rows, const std::string& defense,
+                     const std::set<std::string>& shared) {
+  const std::string prefix = DefenseViewPrefix(defense);
+  RowBatch view;
+  bool any = false;
+  for (const Column& c : rows.columns()) {
+    std::string name;
+    if (prefix.empty()) {
+      if (c.name.find('.') != std::string::npos) continue;
+      name = c.name;
+    } else if (c.name.rfind(prefix, 0) == 0) {
+      name = c.name.substr(prefix.size());
+      any = true;
+    } else if (shared.count(c.name)) {
+      name = c.name;
+    } else {
+      continue;
+    }
+    if (c.is_int) {
+      view.AddInt(name, c.ints);
+    } else if (c.is_text) {
+      view.AddText(name, c.texts);
+    } else {
+      view.AddReal(name, c.reals);
+    }
+  }
+  return prefix.empty() || any ? view : RowBatch();
+}
+
 double AddDefenseTiming(const std::vector<double>& clean_ms, const std::vector<double>& adv_ms,
                         RowBatch* view) {
   view->AddReal("defense_clean_ms", clean_ms);

@@ -29,6 +29,12 @@ std::string DefenseViewPrefix(const std::string& defense);
 void AppendColumns(const RowBatch& from, const std::string& prefix,
                    const std::set<std::string>& skip, RowBatch* to);
 
+// The view of `defense` out of a unit's rows: its prefixed columns with the
+// prefix removed, plus the shared columns named in `shared` (those present);
+// for "none" every unprefixed column. Empty if the unit has no such view.
+RowBatch ExtractView(const RowBatch& rows, const std::string& defense,
+                     const std::set<std::string>& shared);
+
 // Adds the view's defense timing columns (ms per input; may be NaN) and
 // returns mean_defense_ms (the mean over clean and adversarial inputs,
 // NaN if all are NaN) for the view's metrics.

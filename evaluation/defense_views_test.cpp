@@ -30,6 +30,25 @@ TEST(DefenseViewsTest, ViewColumnsArePrefixedAndSharedColumnsSkipped) {
   EXPECT_EQ(DefenseViewPrefix("none"), "");
 }
 
+TEST(DefenseViewsTest, ExtractViewUndoesAppendColumns) {
+  RowBatch rows;
+  rows.AddInt("sample_index", {7, 8});
+  rows.AddInt("label", {1, 2});
+  rows.AddReal("flops_adv", {10, 20});
+  RowBatch view;
+  view.AddInt("label", {1, 2});
+  view.AddReal("flops_adv", {3, 4});
+  AppendColumns(view, "median.", {"label"}, &rows);
+  RowBatch back = ExtractView(rows, "median", {"label"});
+  ASSERT_EQ(back.columns().size(), 2u);
+  EXPECT_EQ(back.Get("label").ints, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(back.Get("flops_adv").reals, (std::vector<double>{3, 4}));
+  RowBatch plain = ExtractView(rows, "none", {});
+  EXPECT_EQ(plain.columns().size(), 3u);
+  EXPECT_EQ(plain.Get("flops_adv").reals, (std::vector<double>{10, 20}));
+  EXPECT_TRUE(ExtractView(rows, "jpeg", {"label"}).columns().empty());
+}
+
 TEST(DefenseViewsTest, MetricsRoundTripThroughTheirPrefix) {
   std::map<std::string, double> unit = {{"adv_acc", 0.5}, {"flops_ratio", 2}};
   AddViewMetrics({{"adv_acc", 0.8}, {"flops_ratio", 1.1}}, "jpeg", &unit);

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "evaluation/d1_summary.h"
+#include "evaluation/defense_views.h"
 #include "results/index.h"
 #include "results/shard.h"
 #include "tests/support/process.h"
@@ -170,6 +171,86 @@ TEST_F(D1Test, MpiRunMeasuresEveryFamilyAndTablesShowTheirMetrics) {
   for (std::string want : {"| blocks_run", "| token_depth", "| exit", "| ilfo", "| gradmdm",
                            "| slowformer", "| sponge", "| deepsloth_universal"}) {
     EXPECT_NE(tables.find(want), std::string::npos) << want << "\n" << tables;
+  }
+}
+
+// Defenses (issue 7 §1): every attack unit measures its clean and
+// adversarial inputs undefended and through each defense (attack once); an
+// adaptive defense adds units attacked through it with BPDA; every view's
+// metrics are reproduced from its prefixed columns.
+TEST_F(D1Test, MpiRunMeasuresEveryDefenseViewOfTheSameAdversarialInputs) {
+  const std::string out = *dir_ + "/d1-defenses";
+  const std::string spec = *dir_ + "/d1-defenses.yaml";
+  std::ofstream(spec)
+      << "name: d1-defenses\nseed: 9\noutput: " << out << "\n"
+      << "models: [{name: sdn-fmnist, path: " << *dir_ << "/sdn-fmnist.pt}]\n"
+      << "datasets: [{name: fashion-mnist, split: test, range: [0, 24], shard_size: 12}]\n"
+      << "attacks:\n  - name: clean\n  - {name: deepsloth, params: {iterations: 3}}\n"
+      << "defenses:\n  - none\n  - {name: jpeg, params: {quality: 50}, adaptive: true}\n"
+      << "  - {name: median, params: {k: 3}}\n  - {name: exit_cap, params: {k: 2}}\n"
+      << "measure: {latency_repeats: 1, latency_warmup: 0, batch_size: 12, "
+         "store_adversarial: true}\n";
+  const std::string log = *dir_ + "/defenses.log";
+  ASSERT_EQ(Shell(Mpirun(3) + Bin() + " run " + spec, log), 0) << Slurp(log);
+  auto index = OpenSqliteIndexReadOnly(out + "/index.sqlite");
+  auto units = index->Units();
+  // 2 shards x (clean, deepsloth, deepsloth through jpeg).
+  ASSERT_EQ(units.size(), 6u);
+  std::vector<double> exit_flops;
+  for (const auto& m : index->Models()) {
+    std::smatch f;
+    ASSERT_TRUE(std::regex_search(m.metadata_json, f, std::regex(R"("exit_flops": \[([^\]]*)\])")));
+    std::istringstream list(f[1].str());
+    std::string v;
+    while (std::getline(list, v, ',')) exit_flops.push_back(std::stod(v));
+  }
+  const D1Layout layout = EarlyExitLayout(exit_flops);
+  std::map<std::string, RowBatch> adversarial;  // "<begin>/<adaptive?>" -> rows with tensors
+  int adaptive_units = 0;
+  for (const auto& u : units) {
+    ASSERT_EQ(u.status, "done") << u.plan.unit_id << " " << u.error;
+    RowBatch rows = ReadShardRows(out + "/" + u.shard_file, {u.row_begin, u.row_end}, true);
+    ASSERT_EQ(rows.rows(), 12u);
+    const bool adaptive = u.plan.spec_json.find("\"adaptive_defense\":\"jpeg\"") != std::string::npos;
+    adaptive_units += adaptive;
+    const std::vector<std::string> views =
+        adaptive ? std::vector<std::string>{"none", "jpeg"}
+                 : std::vector<std::string>{"none", "jpeg", "median", "exit_cap"};
+    EXPECT_EQ(rows.Has("median.flops_adv_rad5"), !adaptive) << u.plan.spec_json;
+    for (const std::string& d : views) {
+      RowBatch view = ExtractView(rows, d, {"sample_index", "label"});
+      ASSERT_FALSE(view.columns().empty()) << d;
+      for (const auto& [name, value] : SummarizeD1(view, layout)) {
+        if (std::isnan(value)) continue;
+        const std::string key = DefenseViewPrefix(d) + name;
+        ASSERT_TRUE(u.metrics.count(key)) << key;
+        EXPECT_DOUBLE_EQ(u.metrics.at(key), value) << u.plan.unit_id << " " << key;
+      }
+      if (u.plan.attack == "clean") {
+        EXPECT_DOUBLE_EQ(u.metrics.at(DefenseViewPrefix(d) + "flops_ratio_rad5"), 1.0) << d;
+      }
+    }
+    // Transforms take time and change the inputs; the cap changes neither.
+    for (double ms : rows.Get("jpeg.defense_adv_ms").reals) EXPECT_GT(ms, 0);
+    if (u.plan.attack != "clean") EXPECT_NE(rows.Get("jpeg.l2").reals, rows.Get("l2").reals);
+    if (!adaptive) {
+      EXPECT_EQ(rows.Get("exit_cap.l2").reals, rows.Get("l2").reals);
+      EXPECT_TRUE(std::isnan(rows.Get("exit_cap.defense_clean_ms").reals[0]));
+      for (int64_t e : rows.Get("exit_cap.exit_adv_rad5").ints) EXPECT_LE(e, 1);  // k = 2
+      EXPECT_LE(u.metrics.at("exit_cap.mean_flops_adv_rad5"), exit_flops[1] * (1 + 1e-9));
+    }
+    if (u.plan.attack == "deepsloth") {
+      adversarial[std::to_string(u.plan.sample_begin) + (adaptive ? "/adaptive" : "/plain")] =
+          std::move(rows);
+    }
+  }
+  EXPECT_EQ(adaptive_units, 2);
+  // The adaptive attack optimised through the transform: other examples.
+  for (const char* begin : {"0", "12"}) {
+    ASSERT_TRUE(adversarial.count(std::string(begin) + "/plain"));
+    ASSERT_TRUE(adversarial.count(std::string(begin) + "/adaptive"));
+    EXPECT_NE(adversarial[std::string(begin) + "/plain"].tensor().data,
+              adversarial[std::string(begin) + "/adaptive"].tensor().data);
   }
 }
 
