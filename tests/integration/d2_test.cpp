@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "evaluation/d2_summary.h"
+#include "evaluation/defense_views.h"
 #include "models/captioner_trainer.h"
 #include "results/index.h"
 #include "results/shard.h"
@@ -242,6 +243,68 @@ TEST_F(D2Test, MpiRunMeasuresDecodersAndTablesShowThePapersColumns) {
                            "norm=l2", "norm=linf", "### D1 early exit", "| sdn-tiny"}) {
     EXPECT_NE(tables.find(want), std::string::npos) << want << "\n" << tables;
   }
+}
+
+// Defenses on decoders: the captioner's images through JPEG (and an
+// adaptive NICGSlowDown through it), both decoders under a decode cap.
+TEST_F(D2Test, MpiRunMeasuresDefenseViewsOfCaptionersAndTranslators) {
+  const std::string out = *dir_ + "/d2-defenses";
+  const std::string spec = *dir_ + "/d2-defenses.yaml";
+  std::ofstream(spec)
+      << "name: d2-defenses\nseed: 5\noutput: " << out << "\n"
+      << "models:\n"
+      << "  - {name: captioner-lstm, path: " << *dir_ << "/captioner-lstm.pt}\n"
+      << "  - {name: translator, path: " << *dir_ << "/translator.pt}\n"
+      << "datasets:\n"
+      << "  - {name: fashion-mnist-scenes, split: test, range: [0, 4]}\n"
+      << "  - {name: freedict-eng-deu, split: test, range: [0, 4]}\n"
+      << "attacks:\n"
+      << "  - name: clean\n"
+      << "  - {name: nicgslowdown, params: {norm: l2, iterations: 3, max_len: " << kMaxLen << "}}\n"
+      << "defenses:\n  - {name: jpeg, params: {quality: 60}, adaptive: true}\n"
+      << "  - {name: decode_cap, params: {steps: 3}}\n"
+      << "measure: {latency_repeats: 1, latency_warmup: 0, batch_size: 4}\n";
+  const std::string log = *dir_ + "/defenses.log";
+  ASSERT_EQ(Shell(Mpirun(2) + Bin() + " run " + spec, log), 0) << Slurp(log);
+  auto index = OpenSqliteIndexReadOnly(out + "/index.sqlite");
+  const auto units = index->Units();
+  // The captioner: clean, nicgslowdown, nicgslowdown through JPEG; the
+  // translator: clean (JPEG does not apply to text).
+  ASSERT_EQ(units.size(), 4u);
+  int adaptive_units = 0;
+  for (const auto& u : units) {
+    ASSERT_EQ(u.status, "done") << u.plan.unit_id << " " << u.error;
+    const bool adaptive = u.plan.spec_json.find("\"adaptive_defense\":\"jpeg\"") != std::string::npos;
+    adaptive_units += adaptive;
+    const bool captioner = u.plan.model == "captioner-lstm";
+    RowBatch rows = ReadShardRows(out + "/" + u.shard_file, {u.row_begin, u.row_end});
+    ASSERT_EQ(rows.rows(), 4u);
+    std::vector<std::string> views = {"none"};
+    if (captioner) views.push_back("jpeg");
+    if (!adaptive) views.push_back("decode_cap");
+    EXPECT_EQ(rows.Has("jpeg.steps_adv"), captioner) << u.plan.spec_json;
+    EXPECT_EQ(rows.Has("decode_cap.steps_adv"), !adaptive) << u.plan.spec_json;
+    for (const std::string& d : views) {
+      RowBatch view = ExtractView(rows, d, {"sample_index", "edits"});
+      ASSERT_FALSE(view.columns().empty()) << d;
+      for (const auto& [name, value] : SummarizeD2(view)) {
+        if (std::isnan(value)) continue;
+        const std::string key = DefenseViewPrefix(d) + name;
+        ASSERT_TRUE(u.metrics.count(key)) << key;
+        EXPECT_DOUBLE_EQ(u.metrics.at(key), value) << u.plan.unit_id << " " << key;
+      }
+      EXPECT_TRUE(u.metrics.count(DefenseViewPrefix(d) + "bleu4_clean")) << d;
+    }
+    if (!adaptive) {
+      for (const char* c : {"decode_cap.steps_clean", "decode_cap.steps_adv"}) {
+        for (int64_t steps : rows.Get(c).ints) EXPECT_LE(steps, 3) << c;
+      }
+    }
+    if (captioner) {
+      for (double ms : rows.Get("jpeg.defense_clean_ms").reals) EXPECT_GT(ms, 0);
+    }
+  }
+  EXPECT_EQ(adaptive_units, 1);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 
 #include "data/sequences.h"
 #include "evaluation/d3_summary.h"
+#include "evaluation/defense_views.h"
 #include "models/detector_trainer.h"
 #include "results/index.h"
 #include "results/shard.h"
@@ -208,6 +209,57 @@ TEST_F(D3Test, MpiRunMeasuresTheTrackingPipelineAndTablesShowThePapersColumns) {
         "| slowtrack", "| overload", "| phantom_sponge", "### D1 early exit", "| sdn-tiny"}) {
     EXPECT_NE(tables.find(want), std::string::npos) << want << "\n" << tables;
   }
+}
+
+// Defenses on the tracking pipeline: frames through a median filter (and a
+// SlowTrack adaptive to it), and a cap on the candidates into NMS.
+TEST_F(D3Test, MpiRunMeasuresDefenseViewsOfTheTrackingPipeline) {
+  const std::string out = *dir_ + "/d3-defenses";
+  const std::string spec = *dir_ + "/d3-defenses.yaml";
+  std::ofstream(spec) << "name: d3-defenses\nseed: 5\noutput: " << out << "\n"
+                      << "models: [{name: detector, path: " << *dir_ << "/detector.pt}]\n"
+                      << "datasets: [{name: fashion-mnist-sequences, split: test, range: [0, 1]}]\n"
+                      << "attacks:\n  - name: clean\n"
+                      << "  - {name: slowtrack, params: {iterations: 4, step: 0.2}}\n"
+                      << "defenses:\n  - none\n  - {name: median, params: {k: 3}, adaptive: true}\n"
+                      << "  - {name: nms_cap, params: {candidates: 2}}\n";
+  const std::string log = *dir_ + "/defenses.log";
+  ASSERT_EQ(Shell(Mpirun(2) + Bin() + " run " + spec, log), 0) << Slurp(log);
+  auto index = OpenSqliteIndexReadOnly(out + "/index.sqlite");
+  const auto units = index->Units();
+  ASSERT_EQ(units.size(), 3u);  // clean, slowtrack, slowtrack through the median
+  int adaptive_units = 0;
+  for (const auto& u : units) {
+    ASSERT_EQ(u.status, "done") << u.plan.unit_id << " " << u.error;
+    const bool adaptive =
+        u.plan.spec_json.find("\"adaptive_defense\":\"median\"") != std::string::npos;
+    adaptive_units += adaptive;
+    RowBatch rows = ReadShardRows(out + "/" + u.shard_file, {u.row_begin, u.row_end});
+    ASSERT_EQ(rows.rows(), static_cast<size_t>(3 * SequenceOptions().frames));
+    std::vector<std::string> views = {"none", "median"};
+    if (!adaptive) views.push_back("nms_cap");
+    EXPECT_EQ(rows.Has("nms_cap.boxes_adv"), !adaptive);
+    for (const std::string& d : views) {
+      RowBatch view = ExtractView(rows, d, {"sample_index", "frame", "threshold", "truth"});
+      ASSERT_FALSE(view.columns().empty()) << d;
+      for (const auto& [name, value] : SummarizeD3(view)) {
+        if (std::isnan(value)) continue;
+        const std::string key = DefenseViewPrefix(d) + name;
+        ASSERT_TRUE(u.metrics.count(key)) << key;
+        EXPECT_DOUBLE_EQ(u.metrics.at(key), value) << u.plan.unit_id << " " << key;
+      }
+      EXPECT_TRUE(u.metrics.count(DefenseViewPrefix(d) + "t25_gt_adv_mota")) << d;
+    }
+    for (double ms : rows.Get("median.defense_adv_ms").reals) EXPECT_GT(ms, 0);
+    if (!adaptive) {
+      for (const char* c : {"nms_cap.boxes_clean", "nms_cap.boxes_adv"}) {
+        for (int64_t b : rows.Get(c).ints) EXPECT_LE(b, 2) << c;
+      }
+      // The cap leaves the count over the threshold as it was.
+      EXPECT_EQ(rows.Get("nms_cap.candidates_adv").ints, rows.Get("candidates_adv").ints);
+    }
+  }
+  EXPECT_EQ(adaptive_units, 1);
 }
 
 }  // namespace
