@@ -69,6 +69,15 @@ std::vector<DefenseInfo> BuildCatalog() {
        {Whole("candidates", 1, 100000, "16", "candidates per frame at most")},
        DefenseKind::kRuntimeCap,
        {"detection"}},
+      {"input_detector",
+       "input-validation detector (the paper's): an RBF SVM (libsvm) on features of the unit's "
+       "clean and adversarial inputs, split by source sample; tested on the held-out sources "
+       "plain, after 8x8-block JPEG and after non-local means",
+       {Real("test_share", 0.05, 0.95, "0.3", "share of source samples held out for testing"),
+        Whole("quality", 1, 100, "90", "block-JPEG quality of the JPEG test set"),
+        Real("h", 0.1, 255, "10", "non-local means strength of the smoothed test set")},
+       DefenseKind::kDetector,
+       {}},
   };
 }
 

@@ -31,7 +31,8 @@ struct DefenseParam {
 enum class DefenseKind {
   kNone,       // "none"
   kTransform,  // an input transformation (defenses/transforms.h)
-  kRuntimeCap  // a limit on exits, decoding steps or candidates
+  kRuntimeCap,  // a limit on exits, decoding steps or candidates
+  kDetector     // an input-validation detector (defenses/input_detector.h)
 };
 
 struct DefenseInfo {

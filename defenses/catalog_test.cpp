@@ -70,7 +70,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadDefense{"shield", {},
                    "[defenses] unknown defense 'shield' (allowed: none, jpeg, block_jpeg, nl_means, "
-                   "median, bit_depth, exit_cap, decode_cap, nms_cap)"},
+                   "median, bit_depth, exit_cap, decode_cap, nms_cap, input_detector)"},
         BadDefense{"", {}, "unknown defense '' (allowed: none, jpeg"},
         BadDefense{"a\nb", {}, "unknown defense 'a\\nb' (allowed: none, jpeg"},
         BadDefense{"none", {{"quality", "75"}}, "defense 'none' has no parameter 'quality' (allowed: none)"},

@@ -108,9 +108,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"measure:", "policy: {heartbeat_s: 0}\nmeasure:", "key 'heartbeat_s' in policy = 0 is out of range (allowed: 1 to 86400)"},
         BadSpec{"measure:", "policy: {drain_grace_s: 100000000000000000000}\nmeasure:", "key 'drain_grace_s' in policy = 100000000000000000000 is out of range"},
         // Defenses.
-        BadSpec{"measure:", "defenses: [shield]\nmeasure:", "bad.yaml:12: key 'defenses' entry 'shield': [defenses] unknown defense 'shield' (allowed: none, jpeg, block_jpeg, nl_means, median, bit_depth, exit_cap, decode_cap, nms_cap)"},
+        BadSpec{"measure:", "defenses: [shield]\nmeasure:", "bad.yaml:12: key 'defenses' entry 'shield': [defenses] unknown defense 'shield' (allowed: none, jpeg, block_jpeg, nl_means, median, bit_depth, exit_cap, decode_cap, nms_cap, input_detector)"},
         BadSpec{"measure:", "defenses:\n  - name: shield\nmeasure:", "bad.yaml:13: key 'defenses' entry 'shield': [defenses] unknown defense 'shield' (allowed: none, jpeg"},
-        BadSpec{"measure:", "defenses: []\nmeasure:", "bad.yaml:12: key 'defenses' must be a non-empty list of {name, params} (allowed names: none, jpeg, block_jpeg, nl_means, median, bit_depth, exit_cap, decode_cap, nms_cap)"},
+        BadSpec{"measure:", "defenses: []\nmeasure:", "bad.yaml:12: key 'defenses' must be a non-empty list of {name, params} (allowed names: none, jpeg, block_jpeg, nl_means, median, bit_depth, exit_cap, decode_cap, nms_cap, input_detector)"},
         BadSpec{"measure:", "defenses: none\nmeasure:", "key 'defenses' must be a non-empty list"},
         BadSpec{"measure:", "defenses: [none, none]\nmeasure:", "defense 'none' appears twice (allowed: each defense once)"},
         BadSpec{"measure:", "defenses: [{name: none, params: {quality: 75}}]\nmeasure:", "bad.yaml:12: [defenses] defense 'none' has no parameter 'quality' (allowed: none)"},

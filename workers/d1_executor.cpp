@@ -18,6 +18,7 @@
 #include "data/fashion_mnist.h"
 #include "data/tensor_view.h"
 #include "defenses/defended_victim.h"
+#include "defenses/input_detector.h"
 #include "defenses/torch_transforms.h"
 #include "evaluation/d1_summary.h"
 #include "evaluation/defense_views.h"
@@ -95,6 +96,24 @@ class D1Executor : public UnitExecutor {
     out.metrics = SummarizeD1(plain, layout_);
     // Every defense on the same clean and adversarial inputs (attack once).
     for (const UnitDefense& d : unit.defenses) {
+      if (d.name == "input_detector") {
+        // Features: the channel means of the victim's activations.
+        InputDetectorResult r =
+            unit.attack == "clean"
+                ? NoInputDetector(n)
+                : EvaluateInputDetector(
+                      x, x_adv, sample_index,
+                      [&](const torch::Tensor& b) {
+                        return ActivationMeanFeatures(victim.Forward(b.to(device_), true).activations);
+                      },
+                      d.params, MixSeed(static_cast<uint64_t>(unit.seed), unit_hash ^ Fnv1a64(d.name), 0),
+                      bs);
+        RowBatch view;
+        AddInputDetectorColumns(r, &view);
+        AddViewMetrics(r.metrics, d.name, &out.metrics);
+        AppendColumns(view, DefenseViewPrefix(d.name), {}, &rows);
+        continue;
+      }
       std::vector<double> clean_ms(n, std::nan("")), adv_ms(n, std::nan(""));
       RowBatch view;
       if (d.name == "exit_cap") {

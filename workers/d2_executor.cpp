@@ -17,6 +17,8 @@
 #include "data/scenes.h"
 #include "data/translation_pairs.h"
 #include "evaluation/bleu.h"
+#include "common/hash.h"
+#include "defenses/input_detector.h"
 #include "defenses/torch_transforms.h"
 #include "evaluation/d2_summary.h"
 #include "evaluation/defense_views.h"
@@ -252,6 +254,26 @@ class D2Executor : public UnitExecutor {
     out.metrics = plain.metrics;
     // Every defense on the same clean and adversarial images (attack once).
     for (const UnitDefense& d : unit.defenses) {
+      if (d.name == "input_detector") {
+        // Features: the captioner's region features, mean and max over regions.
+        InputDetectorResult r =
+            unit.attack == "clean"
+                ? NoInputDetector(n)
+                : EvaluateInputDetector(
+                      x, x_adv, sample_index,
+                      [&](const torch::Tensor& b) {
+                        const torch::Tensor f = model->Regions(b.to(device_));
+                        return ActivationMeanFeatures({f, std::get<0>(f.max(1))});
+                      },
+                      d.params,
+                      MixSeed(static_cast<uint64_t>(unit.seed), Fnv1a64(unit.id) ^ Fnv1a64(d.name), 0),
+                      std::max<int64_t>(1, options.measure.batch_size));
+        RowBatch view;
+        AddInputDetectorColumns(r, &view);
+        AddViewMetrics(r.metrics, d.name, &out.metrics);
+        AppendColumns(view, DefenseViewPrefix(d.name), {}, &rows);
+        continue;
+      }
       std::vector<double> clean_ms(n, std::nan("")), adv_ms(n, std::nan(""));
       View view;
       if (d.name == "decode_cap") {

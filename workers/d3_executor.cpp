@@ -13,6 +13,8 @@
 #include "data/fashion_mnist.h"
 #include "data/sequences.h"
 #include "evaluation/average_precision.h"
+#include "common/hash.h"
+#include "defenses/input_detector.h"
 #include "defenses/torch_transforms.h"
 #include "evaluation/d3_summary.h"
 #include "evaluation/defense_views.h"
@@ -184,7 +186,51 @@ class D3Executor : public UnitExecutor {
     }
     Output out;
     out.metrics = plain.metrics;
+    // Per-frame values (sequences in order) to rows: every frame appears
+    // once per threshold.
+    auto to_rows = [&](const std::vector<double>& per_frame) {
+      std::vector<double> out_rows;
+      size_t first = 0;
+      for (const Sequence& sq : sequences) {
+        const size_t frames = sq.frames.size();
+        for (size_t k = 0; k < D3Thresholds().size(); ++k) {
+          out_rows.insert(out_rows.end(), per_frame.begin() + first,
+                          per_frame.begin() + first + frames);
+        }
+        first += frames;
+      }
+      return out_rows;
+    };
     for (const UnitDefense& d : unit.defenses) {
+      if (d.name == "input_detector") {
+        // Every frame an input, split by sequence; features: the detector
+        // head's outputs, mean and max over cells.
+        const torch::Tensor all_clean = torch::cat(clean, 0), all_adv = torch::cat(adv, 0);
+        std::vector<int64_t> source;
+        for (size_t i = 0; i < sequences.size(); ++i) {
+          source.insert(source.end(), sequences[i].frames.size(), unit.begin + static_cast<int64_t>(i));
+        }
+        InputDetectorResult r =
+            unit.attack == "clean"
+                ? NoInputDetector(all_clean.size(0))
+                : EvaluateInputDetector(
+                      all_clean, all_adv, source,
+                      [&](const torch::Tensor& b) {
+                        const torch::Tensor f = model->Forward(b.to(device_));
+                        return ActivationMeanFeatures({f, std::get<0>(f.max(1))});
+                      },
+                      d.params,
+                      MixSeed(static_cast<uint64_t>(unit.seed), Fnv1a64(unit.id) ^ Fnv1a64(d.name), 0));
+        std::vector<double> test(r.is_test.begin(), r.is_test.end());
+        RowBatch view;
+        std::vector<double> test_rows = to_rows(test);
+        view.AddInt("test", std::vector<int64_t>(test_rows.begin(), test_rows.end()));
+        view.AddReal("p_adv_clean", to_rows(r.p_adv_clean));
+        view.AddReal("p_adv_adv", to_rows(r.p_adv_adv));
+        AddViewMetrics(r.metrics, d.name, &out.metrics);
+        AppendColumns(view, DefenseViewPrefix(d.name), {}, &rows);
+        continue;
+      }
       std::vector<double> frame_clean_ms, frame_adv_ms;  // per frame, sequences in order
       View view;
       if (d.name == "nms_cap") {
@@ -202,19 +248,8 @@ class D3Executor : public UnitExecutor {
         }
         view = MeasureView(unit, sequences, dc, da, 0, context);
       }
-      // Frame times to rows: every frame appears once per threshold.
-      std::vector<double> row_clean_ms, row_adv_ms;
-      size_t first = 0;
-      for (const Sequence& sq : sequences) {
-        const size_t frames = sq.frames.size();
-        for (size_t k = 0; k < D3Thresholds().size(); ++k) {
-          row_clean_ms.insert(row_clean_ms.end(), frame_clean_ms.begin() + first,
-                              frame_clean_ms.begin() + first + frames);
-          row_adv_ms.insert(row_adv_ms.end(), frame_adv_ms.begin() + first,
-                            frame_adv_ms.begin() + first + frames);
-        }
-        first += frames;
-      }
+      const std::vector<double> row_clean_ms = to_rows(frame_clean_ms);
+      const std::vector<double> row_adv_ms = to_rows(frame_adv_ms);
       view.metrics["mean_defense_ms"] = AddDefenseTiming(row_clean_ms, row_adv_ms, &view.rows);
       AddViewMetrics(view.metrics, d.name, &out.metrics);
       AppendColumns(view.rows, DefenseViewPrefix(d.name), {"sample_index", "frame", "threshold", "truth"},

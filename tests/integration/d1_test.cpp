@@ -188,6 +188,7 @@ TEST_F(D1Test, MpiRunMeasuresEveryDefenseViewOfTheSameAdversarialInputs) {
       << "attacks:\n  - name: clean\n  - {name: deepsloth, params: {iterations: 3}}\n"
       << "defenses:\n  - none\n  - {name: jpeg, params: {quality: 50}, adaptive: true}\n"
       << "  - {name: median, params: {k: 3}}\n  - {name: exit_cap, params: {k: 2}}\n"
+      << "  - {name: input_detector, params: {test_share: 0.5}}\n"
       << "measure: {latency_repeats: 1, latency_warmup: 0, batch_size: 12, "
          "store_adversarial: true}\n";
   const std::string log = *dir_ + "/defenses.log";
@@ -238,6 +239,20 @@ TEST_F(D1Test, MpiRunMeasuresEveryDefenseViewOfTheSameAdversarialInputs) {
       EXPECT_TRUE(std::isnan(rows.Get("exit_cap.defense_clean_ms").reals[0]));
       for (int64_t e : rows.Get("exit_cap.exit_adv_rad5").ints) EXPECT_LE(e, 1);  // k = 2
       EXPECT_LE(u.metrics.at("exit_cap.mean_flops_adv_rad5"), exit_flops[1] * (1 + 1e-9));
+    }
+    // The input-validation detector: trained and tested on attack units.
+    if (!adaptive) {
+      const auto& test = rows.Get("input_detector.test").ints;
+      const auto& p = rows.Get("input_detector.p_adv_adv").reals;
+      for (size_t i = 0; i < test.size(); ++i) EXPECT_EQ(std::isnan(p[i]), test[i] == 0) << i;
+      if (u.plan.attack == "deepsloth") {
+        for (const char* m : {"auc_plain", "mean_rate_jpeg", "clean_rate_smoothed", "ms_per_input"}) {
+          const double v = u.metrics.at(std::string("input_detector.") + m);
+          EXPECT_TRUE(v >= 0 && (v <= 1 || std::string(m) == "ms_per_input")) << m << " " << v;
+        }
+      } else {
+        EXPECT_FALSE(u.metrics.count("input_detector.auc_plain"));  // no adversarial twins
+      }
     }
     if (u.plan.attack == "deepsloth") {
       adversarial[std::to_string(u.plan.sample_begin) + (adaptive ? "/adaptive" : "/plain")] =
