@@ -14,8 +14,8 @@
 // Colour images are handed to OpenCV in BGR order, so that its YCrCb / Lab
 // conversions see the colours they expect.
 //
-// Not applied by runs yet: the executors do not call these and defenses are
-// not part of unit ids; that wiring comes next (see docs/experiment-format.md).
+// The executors apply them to a unit's clean and adversarial inputs (and
+// adaptive units attack through them); see docs/experiment-format.md.
 //
 // Thread-safety: transforms are immutable; Apply() may be called from many
 // threads at once (OpenCV may use its own worker threads inside a call).
