@@ -367,9 +367,9 @@ ExperimentSpec ParseSpec(const std::string& text, const std::string& file) {
     throw SpecError(file + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " +
                     Printable(e.msg, 200));
   }
-  const std::vector<std::string> top_keys = {"name",   "seed",     "output",  "device",
-                                             "threads", "models",  "datasets", "attacks",
-                                             "defenses", "measure", "policy"};
+  const std::vector<std::string> top_keys = {"name",     "seed",    "output",  "device",
+                                             "threads",  "samples", "models",  "datasets",
+                                             "attacks",  "defenses", "measure", "policy"};
   if (!root.IsMap()) {
     std::string list;
     for (const auto& k : top_keys) list += (list.empty() ? "" : ", ") + k;
@@ -396,6 +396,9 @@ ExperimentSpec ParseSpec(const std::string& text, const std::string& file) {
   spec.threads = static_cast<int>(r.Int(root, "threads", "the top level", 0, 1024, &default_threads));
   ParseModels(r, root, &spec);
   ParseDatasets(r, root, &spec);
+  if (root["samples"]) {
+    LimitSamples(&spec, r.Int(root, "samples", "the top level", 1, 1LL << 40), false);
+  }
   ParseAttacks(r, root, &spec);
   ParseDefenses(r, root, &spec);
   YAML::Node measure = root["measure"];
@@ -450,6 +453,22 @@ ExperimentSpec LoadSpec(const std::string& path) {
                     std::to_string(kMaxSpecBytes >> 20) + " MiB)");
   }
   return ParseSpec(text, path);
+}
+
+void LimitSamples(ExperimentSpec* spec, int64_t samples, bool rename_output) {
+  if (samples < 1) {
+    throw SpecError("option --samples must be >= 1, got " + std::to_string(samples));
+  }
+  for (DatasetSpec& d : spec->datasets) {
+    int64_t n = samples;
+    if (d.name == kSequencesDataset) {
+      const int64_t frames = SequenceOptions().frames;
+      n = (samples + frames - 1) / frames;
+    }
+    d.end = std::min(d.end, d.begin + n);
+    d.shard_size = std::min(d.shard_size, d.end - d.begin);
+  }
+  if (rename_output) spec->output += "-samples" + std::to_string(samples);
 }
 
 }  // namespace effrobust

@@ -96,6 +96,16 @@ inline constexpr size_t kMaxSpecBytes = size_t{16} << 20;
 // or larger than kMaxSpecBytes (so /dev/zero ends with an error, not a hang).
 ExperimentSpec LoadSpec(const std::string& path);
 
+// Reduced scale (the top-level key `samples: N`, or `--samples N` of plan
+// and run): every dataset keeps its first `samples` inputs (range end =
+// min(end, begin + samples)), where an input of fashion-mnist-sequences is
+// a frame (so ceil(samples / frames per sequence) sequences), and shard
+// sizes shrink to at most the new range. With `rename_output` (the CLI
+// option) the output directory becomes "<output>-samples<N>", so reduced
+// and full results never share a run directory. Throws SpecError unless
+// samples >= 1.
+void LimitSamples(ExperimentSpec* spec, int64_t samples, bool rename_output);
+
 // Sizes of the datasets effrobust knows, per split; SpecError otherwise.
 int64_t DatasetSplitSize(const std::string& name, const std::string& split);
 

@@ -174,6 +174,34 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"name: x\nmodels: *nowhere\n", "not valid YAML"}));
 
 // Variants that must be accepted, with what they parse to.
+TEST(SpecTest, SamplesReduceEveryDatasetAndCountFramesOfSequences) {
+  const std::string text =
+      "name: t\noutput: /tmp/x\nmodels: [{name: m, path: m.pt}]\n"
+      "datasets:\n  - {name: fashion-mnist, split: test, range: [0, 100], shard_size: 40}\n"
+      "  - {name: fashion-mnist-sequences, split: test, range: [4, 24], shard_size: 10}\n"
+      "  - {name: fashion-mnist-scenes, split: test, range: [0, 10]}\n"
+      "attacks: [{name: clean}]\n";
+  ExperimentSpec s = ParseSpec(text + "samples: 45\n", "t.yaml");
+  EXPECT_EQ(s.datasets[0].end, 45);
+  EXPECT_EQ(s.datasets[0].shard_size, 40);
+  EXPECT_EQ(s.datasets[1].begin, 4);
+  EXPECT_EQ(s.datasets[1].end, 6);  // 45 frames: 2 sequences of 30
+  EXPECT_EQ(s.datasets[1].shard_size, 2);
+  EXPECT_EQ(s.datasets[2].end, 10);  // already smaller
+  EXPECT_EQ(s.output, "/tmp/x");     // the YAML key keeps the output
+  ExperimentSpec cli = ParseSpec(text, "t.yaml");
+  LimitSamples(&cli, 45, true);
+  EXPECT_EQ(cli.datasets[0].end, 45);
+  EXPECT_EQ(cli.output, "/tmp/x-samples45");  // the option moves it
+  EXPECT_THROW(LimitSamples(&cli, 0, true), SpecError);
+  try {
+    ParseSpec(text + "samples: 0\n", "t.yaml");
+    FAIL() << "expected SpecError";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("t.yaml:9: key 'samples'"), std::string::npos) << e.what();
+  }
+}
+
 TEST(SpecTest, DefensesDefaultToNoneAndTakeBothForms) {
   EXPECT_EQ(ParseSpec(kGood, "good.yaml").defenses.size(), 1u);
   EXPECT_EQ(ParseSpec(kGood, "good.yaml").defenses[0].name, "none");

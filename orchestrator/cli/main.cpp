@@ -40,8 +40,9 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  train   [--out PATH] ...        train a dynamic model (--arch) on Fashion-MNIST\n"
-    "  plan    FILE                    list the work units of an experiment (runs nothing)\n"
-    "  run     FILE [--quiet]          run an experiment (single process or under mpirun)\n"
+    "  plan    FILE [--samples N]      list the work units of an experiment (runs nothing)\n"
+    "  run     FILE [--quiet] [--samples N]\n"
+    "                                  run an experiment (single process or under mpirun)\n"
     "  submit  FILE --nodes N --gpus-per-node G --time HH:MM:SS [...]\n"
     "                                  write a Slurm batch script for FILE and sbatch it\n"
     "  status  RUN_DIR                 units by status, throughput, ETA (also during a run)\n"
@@ -93,9 +94,13 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  parameter's norms, default, allowed range or choices. Experiments leave out\n"
      "  (model, attack) pairs whose family does not fit.\n"},
     {"plan",
-     "usage: effrobust plan FILE\n"
+     "usage: effrobust plan FILE [--samples N]\n"
      "  Expands the experiment grid and prints unit counts per model and attack and the first\n"
-     "  unit ids, without running anything or writing any file.\n"},
+     "  unit ids, without running anything or writing any file.\n"
+     "  --samples N       reduced scale: every dataset keeps its first N inputs (a frame of\n"
+     "                    fashion-mnist-sequences counts as one) and the output directory\n"
+     "                    becomes OUTPUT-samplesN (the YAML key `samples: N` does the same\n"
+     "                    without renaming the output)\n"},
     {"run",
      "usage: effrobust run FILE [--quiet]\n"
      "  Runs every unit of FILE that is not done yet. Without MPI the process coordinates and\n"
@@ -105,7 +110,8 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  again resumes (also after a crash or kill -9). Failed units are retried up to\n"
      "  policy.max_retries times. Exit codes: 0 all done, 1 error, 2 bad input,\n"
      "  3 finished with failed units (see `effrobust status`), 4 drained with units left.\n"
-     "  --quiet           only warnings and the final summary\n"},
+     "  --quiet           only warnings and the final summary\n"
+     "  --samples N       reduced scale, as for plan (OUTPUT-samplesN)\n"},
     {"submit",
      "usage: effrobust submit FILE --nodes N --gpus-per-node G --time HH:MM:SS [options]\n"
      "  Writes RUN_DIR/slurm/job-YYYYmmdd-HHMMSS.sbatch for FILE, prints it and submits it with\n"
@@ -280,9 +286,21 @@ int Train(const Args& a) {
   return 0;
 }
 
+// The experiment file of `plan` or `run`, at the reduced scale of
+// --samples N if given (spec.h: LimitSamples).
+ExperimentSpec LoadCommandSpec(const Args& a) {
+  ExperimentSpec spec = LoadSpec(a.positional[0]);
+  if (a.options.count("--samples")) {
+    LimitSamples(&spec, IntOption(a, "--samples", 0), true);
+    LogInfo("--samples " + a.options.at("--samples") + ": every dataset reduced to its first " +
+            a.options.at("--samples") + " inputs; output " + spec.output);
+  }
+  return spec;
+}
+
 int Plan(const Args& a) {
   RequirePositional(a, 1, "plan");
-  ExperimentSpec spec = LoadSpec(a.positional[0]);
+  ExperimentSpec spec = LoadCommandSpec(a);
   std::vector<WorkUnit> units = PlanExperiment(spec, Preflight());
   std::map<std::pair<std::string, std::string>, size_t> counts;
   for (const auto& u : units) counts[{u.model, u.attack}]++;
@@ -335,7 +353,7 @@ int Run(int argc, char** argv, const Args& a) {
     if (transport->size() > 1) {
       if (transport->rank() == 0) {
         try {
-          ExperimentSpec spec = LoadSpec(a.positional[0]);
+          ExperimentSpec spec = LoadCommandSpec(a);
           std::vector<int> unresponsive;
           const int code = CoordinateRun(spec, *transport, transport->size(), quiet, &unresponsive);
           if (!unresponsive.empty()) {
@@ -363,7 +381,7 @@ int Run(int argc, char** argv, const Args& a) {
     }
   }
   // Single process: rank 0 coordinates and runs one worker in a thread.
-  ExperimentSpec spec = LoadSpec(a.positional[0]);
+  ExperimentSpec spec = LoadCommandSpec(a);
   InProcessHub hub(2);
   auto coordinator = hub.Endpoint(0);
   auto worker_end = hub.Endpoint(1);
@@ -505,8 +523,10 @@ int Main(int argc, char** argv) {
     ParseArgs(argc, argv, 2, {}, {}, command);
     return ListAttacks();
   }
-  if (command == "plan") return Plan(ParseArgs(argc, argv, 2, {}, {}, command));
-  if (command == "run") return Run(argc, argv, ParseArgs(argc, argv, 2, {"--quiet"}, {}, command));
+  if (command == "plan") return Plan(ParseArgs(argc, argv, 2, {}, {"--samples"}, command));
+  if (command == "run") {
+    return Run(argc, argv, ParseArgs(argc, argv, 2, {"--quiet"}, {"--samples"}, command));
+  }
   if (command == "submit") return SubmitCommand(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "status") return Status(ParseArgs(argc, argv, 2, {}, {}, command));
   if (command == "query") return Query(ParseArgs(argc, argv, 2, {}, {"--format"}, command));
