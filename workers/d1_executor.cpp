@@ -20,6 +20,7 @@
 #include "defenses/defended_victim.h"
 #include "defenses/input_detector.h"
 #include "defenses/torch_transforms.h"
+#include "workers/defense_inputs.h"
 #include "evaluation/d1_summary.h"
 #include "evaluation/defense_views.h"
 #include "evaluation/latency.h"
@@ -65,7 +66,7 @@ class D1Executor : public UnitExecutor {
     // An adaptive unit attacks the model behind its defense (BPDA).
     std::unique_ptr<DefendedVictim> defended;
     if (!unit.adaptive_defense.empty()) {
-      defended = std::make_unique<DefendedVictim>(victim, TransformOf(unit, unit.adaptive_defense));
+      defended = std::make_unique<DefendedVictim>(victim, UnitTransform(unit, unit.adaptive_defense));
     }
     VictimModel& target = defended ? static_cast<VictimModel&>(*defended) : victim;
     std::shared_ptr<Attack> attack = AttackFor(unit, target, context);
@@ -98,31 +99,25 @@ class D1Executor : public UnitExecutor {
     for (const UnitDefense& d : unit.defenses) {
       if (d.name == "input_detector") {
         // Features: the channel means of the victim's activations.
-        InputDetectorResult r =
-            unit.attack == "clean"
-                ? NoInputDetector(n)
-                : EvaluateInputDetector(
-                      x, x_adv, sample_index,
-                      [&](const torch::Tensor& b) {
-                        return ActivationMeanFeatures(victim.Forward(b.to(device_), true).activations);
-                      },
-                      d.params, MixSeed(static_cast<uint64_t>(unit.seed), unit_hash ^ Fnv1a64(d.name), 0),
-                      bs);
-        RowBatch view;
-        AddInputDetectorColumns(r, &view);
-        AddViewMetrics(r.metrics, d.name, &out.metrics);
-        AppendColumns(view, DefenseViewPrefix(d.name), {}, &rows);
+        auto features = [&](const torch::Tensor& b) {
+          return ActivationMeanFeatures(victim.Forward(b.to(device_), true).activations);
+        };
+        AddInputDetectorView(UnitInputDetector(unit, d, x, x_adv, sample_index, features, bs),
+                             d.name, &rows, &out.metrics);
         continue;
       }
-      std::vector<double> clean_ms(n, std::nan("")), adv_ms(n, std::nan(""));
+      std::vector<double> clean_ms, adv_ms;
       RowBatch view;
       if (d.name == "exit_cap") {
         ExitCapGuard cap(victim, static_cast<int64_t>(NumberField(d.params, "k")));
         view = MeasureView(x, x_adv, labels, bs, options, context);
+        clean_ms.assign(n, std::nan(""));
+        adv_ms = clean_ms;
       } else {
-        std::shared_ptr<const Transform> t = TransformOf(unit, d.name);
-        torch::Tensor xd = TimedTransform(*t, x, bs, context, &clean_ms);
-        torch::Tensor xad = TimedTransform(*t, x_adv, bs, context, &adv_ms);
+        std::shared_ptr<const Transform> t = UnitTransform(unit, d.name);
+        context.Checkpoint();
+        torch::Tensor xd = TransformEach(*t, x, &clean_ms);
+        torch::Tensor xad = TransformEach(*t, x_adv, &adv_ms);
         view = MeasureView(xd, xad, labels, bs, options, context);
       }
       const double mean_ms = AddDefenseTiming(clean_ms, adv_ms, &view);
@@ -154,32 +149,6 @@ class D1Executor : public UnitExecutor {
    private:
     VictimModel& victim_;
   };
-
-  // The unit's input transform `name` (from its defenses' parameters).
-  static std::shared_ptr<const Transform> TransformOf(const WorkUnit& unit,
-                                                      const std::string& name) {
-    for (const UnitDefense& d : unit.defenses) {
-      if (d.name == name) return MakeTransform(d.name, d.params);
-    }
-    throw WorkerError("unit " + unit.id + " has no defense '" + name + "'");
-  }
-
-  // `inputs` through `transform` in batches; the time per input (batch
-  // time / batch size, ms) into `ms`.
-  static torch::Tensor TimedTransform(const Transform& transform, const torch::Tensor& inputs,
-                                      int64_t bs, UnitContext& context, std::vector<double>* ms) {
-    std::vector<torch::Tensor> parts;
-    const int64_t n = inputs.size(0);
-    for (int64_t b = 0; b < n; b += bs) {
-      context.Checkpoint();
-      const int64_t e = std::min(n, b + bs);
-      const double t0 = MonotonicSeconds();
-      parts.push_back(ApplyTransform(transform, inputs.slice(0, b, e)));
-      const double per = (MonotonicSeconds() - t0) * 1e3 / static_cast<double>(e - b);
-      for (int64_t i = b; i < e; ++i) (*ms)[i] = per;
-    }
-    return torch::cat(parts, 0);
-  }
 
   // Every D1 column (see evaluation/d1_summary.h) but sample_index for the
   // clean inputs `x` and the adversarial `x_adv`, as the held model runs

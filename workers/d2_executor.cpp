@@ -17,7 +17,6 @@
 #include "data/scenes.h"
 #include "data/translation_pairs.h"
 #include "evaluation/bleu.h"
-#include "common/hash.h"
 #include "defenses/input_detector.h"
 #include "defenses/torch_transforms.h"
 #include "evaluation/d2_summary.h"
@@ -27,6 +26,7 @@
 #include "models/checkpoint.h"
 #include "models/families.h"
 #include "models/translator_trainer.h"
+#include "workers/defense_inputs.h"
 
 namespace effrobust {
 namespace {
@@ -220,7 +220,7 @@ class D2Executor : public UnitExecutor {
       // An adaptive unit attacks the captioner behind its defense (BPDA).
       std::optional<InputStageGuard<Captioner>> stage;
       if (!unit.adaptive_defense.empty()) {
-        std::shared_ptr<const Transform> t = TransformOf(unit, unit.adaptive_defense);
+        std::shared_ptr<const Transform> t = UnitTransform(unit, unit.adaptive_defense);
         stage.emplace(model, [t](const torch::Tensor& im) { return BpdaTransform(*t, im); });
       }
       const NicgSlowDownOptions o = NicgSlowDownOptionsFromParams(unit.params);
@@ -256,33 +256,27 @@ class D2Executor : public UnitExecutor {
     for (const UnitDefense& d : unit.defenses) {
       if (d.name == "input_detector") {
         // Features: the captioner's region features, mean and max over regions.
-        InputDetectorResult r =
-            unit.attack == "clean"
-                ? NoInputDetector(n)
-                : EvaluateInputDetector(
-                      x, x_adv, sample_index,
-                      [&](const torch::Tensor& b) {
-                        const torch::Tensor f = model->Regions(b.to(device_));
-                        return ActivationMeanFeatures({f, std::get<0>(f.max(1))});
-                      },
-                      d.params,
-                      MixSeed(static_cast<uint64_t>(unit.seed), Fnv1a64(unit.id) ^ Fnv1a64(d.name), 0),
-                      std::max<int64_t>(1, options.measure.batch_size));
-        RowBatch view;
-        AddInputDetectorColumns(r, &view);
-        AddViewMetrics(r.metrics, d.name, &out.metrics);
-        AppendColumns(view, DefenseViewPrefix(d.name), {}, &rows);
+        auto features = [&](const torch::Tensor& b) {
+          const torch::Tensor f = model->Regions(b.to(device_));
+          return ActivationMeanFeatures({f, std::get<0>(f.max(1))});
+        };
+        AddInputDetectorView(UnitInputDetector(unit, d, x, x_adv, sample_index, features,
+                                               std::max<int64_t>(1, options.measure.batch_size)),
+                             d.name, &rows, &out.metrics);
         continue;
       }
-      std::vector<double> clean_ms(n, std::nan("")), adv_ms(n, std::nan(""));
+      std::vector<double> clean_ms, adv_ms;
       View view;
       if (d.name == "decode_cap") {
         view = CaptionView(x, x_adv, CappedLength(d, captioner_->max_len), references, options,
                            context);
+        clean_ms.assign(n, std::nan(""));
+        adv_ms = clean_ms;
       } else {
-        std::shared_ptr<const Transform> t = TransformOf(unit, d.name);
-        const torch::Tensor xd = TimedTransform(*t, x, &clean_ms);
-        const torch::Tensor xad = TimedTransform(*t, x_adv, &adv_ms);
+        std::shared_ptr<const Transform> t = UnitTransform(unit, d.name);
+        context.Checkpoint();
+        const torch::Tensor xd = TransformEach(*t, x, &clean_ms);
+        const torch::Tensor xad = TransformEach(*t, x_adv, &adv_ms);
         view = CaptionView(xd, xad, captioner_->max_len, references, options, context);
       }
       view.metrics["mean_defense_ms"] = AddDefenseTiming(clean_ms, adv_ms, &view.rows);
@@ -335,28 +329,6 @@ class D2Executor : public UnitExecutor {
   // The decode_cap defense's length limit: its steps, at most the model's.
   static int64_t CappedLength(const UnitDefense& cap, int64_t max_len) {
     return std::min<int64_t>(max_len, static_cast<int64_t>(NumberField(cap.params, "steps")));
-  }
-
-  // The unit's input transform `name` (from its defenses' parameters).
-  static std::shared_ptr<const Transform> TransformOf(const WorkUnit& unit,
-                                                      const std::string& name) {
-    for (const UnitDefense& d : unit.defenses) {
-      if (d.name == name) return MakeTransform(d.name, d.params);
-    }
-    throw WorkerError("unit " + unit.id + " has no defense '" + name + "'");
-  }
-
-  // `images` through `transform` one at a time, as a deployment would;
-  // each image's time (ms) into `ms`.
-  static torch::Tensor TimedTransform(const Transform& transform, const torch::Tensor& images,
-                                      std::vector<double>* ms) {
-    std::vector<torch::Tensor> out;
-    for (int64_t i = 0; i < images.size(0); ++i) {
-      const double t0 = MonotonicSeconds();
-      out.push_back(ApplyTransform(transform, images.slice(0, i, i + 1)));
-      (*ms)[i] = (MonotonicSeconds() - t0) * 1e3;
-    }
-    return images.size(0) ? torch::cat(out, 0) : images.clone();
   }
 
   Output RunTranslation(const WorkUnit& unit, const RunOptions& options, ShardWriter& shard,

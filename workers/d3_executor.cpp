@@ -13,7 +13,6 @@
 #include "data/fashion_mnist.h"
 #include "data/sequences.h"
 #include "evaluation/average_precision.h"
-#include "common/hash.h"
 #include "defenses/input_detector.h"
 #include "defenses/torch_transforms.h"
 #include "evaluation/d3_summary.h"
@@ -23,6 +22,7 @@
 #include "models/detect_and_track.h"
 #include "models/detector_trainer.h"
 #include "models/families.h"
+#include "workers/defense_inputs.h"
 
 namespace effrobust {
 namespace {
@@ -159,7 +159,7 @@ class D3Executor : public UnitExecutor {
       // An adaptive unit attacks the detector behind its defense (BPDA).
       std::optional<InputStageGuard<Detector>> stage;
       if (!unit.adaptive_defense.empty()) {
-        std::shared_ptr<const Transform> t = TransformOf(unit, unit.adaptive_defense);
+        std::shared_ptr<const Transform> t = UnitTransform(unit, unit.adaptive_defense);
         stage.emplace(model, [t](const torch::Tensor& x) { return BpdaTransform(*t, x); });
       }
       for (int64_t s = unit.begin; s < unit.end; ++s) {
@@ -210,17 +210,12 @@ class D3Executor : public UnitExecutor {
         for (size_t i = 0; i < sequences.size(); ++i) {
           source.insert(source.end(), sequences[i].frames.size(), unit.begin + static_cast<int64_t>(i));
         }
-        InputDetectorResult r =
-            unit.attack == "clean"
-                ? NoInputDetector(all_clean.size(0))
-                : EvaluateInputDetector(
-                      all_clean, all_adv, source,
-                      [&](const torch::Tensor& b) {
-                        const torch::Tensor f = model->Forward(b.to(device_));
-                        return ActivationMeanFeatures({f, std::get<0>(f.max(1))});
-                      },
-                      d.params,
-                      MixSeed(static_cast<uint64_t>(unit.seed), Fnv1a64(unit.id) ^ Fnv1a64(d.name), 0));
+        auto features = [&](const torch::Tensor& b) {
+          const torch::Tensor f = model->Forward(b.to(device_));
+          return ActivationMeanFeatures({f, std::get<0>(f.max(1))});
+        };
+        const InputDetectorResult r =
+            UnitInputDetector(unit, d, all_clean, all_adv, source, features, 250);
         std::vector<double> test(r.is_test.begin(), r.is_test.end());
         RowBatch view;
         std::vector<double> test_rows = to_rows(test);
@@ -239,12 +234,12 @@ class D3Executor : public UnitExecutor {
         frame_clean_ms.assign(plain.rows.rows() / D3Thresholds().size(), std::nan(""));
         frame_adv_ms = frame_clean_ms;
       } else {
-        std::shared_ptr<const Transform> t = TransformOf(unit, d.name);
+        std::shared_ptr<const Transform> t = UnitTransform(unit, d.name);
         std::vector<torch::Tensor> dc, da;
         for (size_t i = 0; i < sequences.size(); ++i) {
           context.Checkpoint();
-          dc.push_back(TimedTransform(*t, clean[i], &frame_clean_ms));
-          da.push_back(TimedTransform(*t, adv[i], &frame_adv_ms));
+          dc.push_back(TransformEach(*t, clean[i], &frame_clean_ms));
+          da.push_back(TransformEach(*t, adv[i], &frame_adv_ms));
         }
         view = MeasureView(unit, sequences, dc, da, 0, context);
       }
@@ -332,28 +327,6 @@ class D3Executor : public UnitExecutor {
       m[tag + "_tracks_started_adv"] = n > 0 ? score.started_adv / n : 0;
     }
     return view;
-  }
-
-  // The unit's input transform `name` (from its defenses' parameters).
-  static std::shared_ptr<const Transform> TransformOf(const WorkUnit& unit,
-                                                      const std::string& name) {
-    for (const UnitDefense& d : unit.defenses) {
-      if (d.name == name) return MakeTransform(d.name, d.params);
-    }
-    throw WorkerError("unit " + unit.id + " has no defense '" + name + "'");
-  }
-
-  // `frames` [T, 1, S, S] through `transform` one frame at a time, as a
-  // camera would; each frame's time (ms) appended to `ms`.
-  static torch::Tensor TimedTransform(const Transform& transform, const torch::Tensor& frames,
-                                      std::vector<double>* ms) {
-    std::vector<torch::Tensor> out;
-    for (int64_t t = 0; t < frames.size(0); ++t) {
-      const double t0 = MonotonicSeconds();
-      out.push_back(ApplyTransform(transform, frames.slice(0, t, t + 1)));
-      ms->push_back((MonotonicSeconds() - t0) * 1e3);
-    }
-    return torch::cat(out, 0);
   }
 
   void Configure(const RunOptions& options) {
