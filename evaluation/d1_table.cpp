@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "common/value.h"
+#include "evaluation/metric_pool.h"
 #include "evaluation/table_cells.h"
 
 namespace effrobust {
@@ -13,26 +14,7 @@ namespace {
 
 std::string Fmt(double v) { return FormatCell(v); }
 
-struct Pool {
-  double n = 0;
-  std::map<std::string, double> weighted;  // sum of n * metric (finite only)
-  std::map<std::string, double> weight;    // sum of n where metric finite
-  void Add(const std::map<std::string, double>& m) {
-    auto it = m.find("samples");
-    const double s = it == m.end() ? 0 : it->second;
-    n += s;
-    for (const auto& [k, v] : m) {
-      if (!std::isfinite(v)) continue;
-      weighted[k] += s * v;
-      weight[k] += s;
-    }
-  }
-  double Mean(const std::string& k) const {
-    auto w = weight.find(k);
-    if (w == weight.end() || w->second <= 0) return std::nan("");
-    return weighted.at(k) / w->second;
-  }
-};
+using Pool = MetricPool;
 
 }  // namespace
 
@@ -60,7 +42,7 @@ QueryResult D1Table(const std::vector<UnitRecord>& units) {
   for (const Key& key : order) {
     const Pool& p = groups[key];
     std::vector<std::string> row = {std::get<0>(key), std::get<1>(key), std::get<2>(key),
-                                    CompactParams(std::get<3>(key)), Fmt(p.n),
+                                    CompactParams(std::get<3>(key)), Fmt(p.n()),
                                     Fmt(p.Mean("clean_acc")), Fmt(p.Mean("adv_acc"))};
     for (std::string rad : {"rad5", "rad15"}) {
       const double c = p.Mean("efficacy_clean_" + rad), a = p.Mean("efficacy_adv_" + rad);
@@ -129,7 +111,7 @@ QueryResult D1CostTable(const std::vector<UnitRecord>& units) {
     const double full = p.Mean("full_flops");
     const std::string& suffix = std::get<2>(key);
     t.rows.push_back({std::get<0>(key), std::get<1>(key), suffix.empty() ? "-" : suffix.substr(1),
-                      std::get<3>(key), CompactParams(std::get<4>(key)), Fmt(p.n),
+                      std::get<3>(key), CompactParams(std::get<4>(key)), Fmt(p.n()),
                       Fmt(p.Mean("clean_acc")), Fmt(p.Mean("adv_acc")), metric, Fmt(mc), Fmt(ma),
                       Fmt(mc > 0 ? ma / mc - 1.0 : std::nan("")), Fmt(fa / fc),
                       Fmt(full > fc ? (fa - fc) / (full - fc) : std::nan("")),

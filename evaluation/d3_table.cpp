@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/value.h"
 #include "evaluation/d3_summary.h"
+#include "evaluation/metric_pool.h"
 #include "evaluation/table_cells.h"
 
 namespace effrobust {
@@ -22,67 +23,23 @@ namespace {
 
 const std::string kClean = "clean";
 
-// One row's units pooled: sample-weighted means, largest maxima, summed
-// MOTA counts.
+// One row's units pooled (evaluation/metric_pool.h), with the parameters
+// they were attacked with.
 struct D3Pool {
-  double n = 0;
-  std::map<std::string, double> weighted;  // sum of samples * metric (finite only)
-  std::map<std::string, double> weight;    // sum of samples where the metric is finite
-  std::map<std::string, double> largest;   // max over units (finite only)
-  std::map<std::string, MotaResult> mota;  // MOTA key -> summed counts
-  std::map<std::string, bool> mota_complete;
+  MetricPool metrics;
   std::set<std::string> params;  // CompactParams of the units
 
-  void Add(const UnitRecord& u, const std::vector<std::string>& mota_keys) {
-    const std::map<std::string, double>& m = u.metrics;
-    auto it = m.find("samples");
-    const double s = it == m.end() ? 0 : it->second;
-    n += s;
+  void Add(const UnitRecord& u) {
+    metrics.Add(u.metrics);
     params.insert(CompactParams(u.plan.params_json));
-    for (const auto& [k, v] : m) {
-      if (!std::isfinite(v)) continue;
-      weighted[k] += s * v;
-      weight[k] += s;
-      auto l = largest.find(k);
-      largest[k] = l == largest.end() ? v : std::max(l->second, v);
-    }
-    for (const std::string& key : mota_keys) {
-      MotaResult r;
-      const bool ok = MotaFromMetrics(m, key, &r);
-      auto c = mota_complete.find(key);
-      mota_complete[key] = (c == mota_complete.end() || c->second) && ok;
-      if (!ok) continue;
-      MotaResult& sum = mota[key];
-      sum.truth += r.truth;
-      sum.false_negatives += r.false_negatives;
-      sum.false_positives += r.false_positives;
-      sum.id_switches += r.id_switches;
-    }
-  }
-  double Mean(const std::string& k) const {
-    auto w = weight.find(k);
-    if (w == weight.end() || w->second <= 0) return std::nan("");
-    return weighted.at(k) / w->second;
-  }
-  // Max over units; NaN if some unit lacks a finite value.
-  double Max(const std::string& k) const {
-    auto w = weight.find(k);
-    if (w == weight.end() || w->second < n) return std::nan("");
-    return largest.at(k);
-  }
-  // MOTA of the pooled counts; NaN unless every unit has them and truth > 0.
-  double Mota(const std::string& key) const {
-    auto c = mota_complete.find(key);
-    if (c == mota_complete.end() || !c->second) return std::nan("");
-    const MotaResult& r = mota.at(key);
-    if (r.truth <= 0) return std::nan("");
-    return 1.0 - static_cast<double>(r.false_negatives + r.false_positives + r.id_switches) /
-                     static_cast<double>(r.truth);
   }
 };
 
-// The threshold numbers of the tags a unit's metrics hold ("t25_frames" -> 25).
-std::set<int> UnitTags(const std::map<std::string, double>& metrics) {
+double Ratio(double a, double b) { return b == 0 ? std::nan("") : a / b; }
+
+}  // namespace
+
+std::set<int> D3UnitTags(const std::map<std::string, double>& metrics) {
   static const std::string kSuffix = "_frames";
   std::set<int> tags;
   for (const auto& [name, value] : metrics) {
@@ -97,9 +54,7 @@ std::set<int> UnitTags(const std::map<std::string, double>& metrics) {
   return tags;
 }
 
-// The tag number of the "threshold" parameter of a unit's params, if it
-// holds one that is a number (or numeric text) in [0, 1].
-std::optional<int> AttackedTag(const std::string& params_json) {
+std::optional<int> D3AttackedTag(const std::string& params_json) {
   ParamMap params;
   try {
     params = ParseFlatJson(params_json);
@@ -121,10 +76,6 @@ std::optional<int> AttackedTag(const std::string& params_json) {
   return static_cast<int>(std::lround(100 * t));
 }
 
-double Ratio(double a, double b) { return b == 0 ? std::nan("") : a / b; }
-
-}  // namespace
-
 QueryResult D3Table(const std::vector<UnitRecord>& units) {
   using ModelKey = std::pair<std::string, std::string>;  // model, dataset/split
   using Setting = std::pair<std::string, std::string>;   // attack, params ("" for benign)
@@ -134,7 +85,7 @@ QueryResult D3Table(const std::vector<UnitRecord>& units) {
   std::map<std::tuple<ModelKey, int, Setting>, D3Pool> pools;
   for (const auto& u : units) {
     if (u.status != "done") continue;
-    const std::set<int> unit_tags = UnitTags(u.metrics);
+    const std::set<int> unit_tags = D3UnitTags(u.metrics);
     if (unit_tags.empty()) continue;
     const ModelKey mk{u.plan.model, u.plan.dataset + "/" + u.plan.split};
     const bool benign = u.plan.attack == kClean;
@@ -143,15 +94,11 @@ QueryResult D3Table(const std::vector<UnitRecord>& units) {
     if (!settings.count(mk)) models.push_back(mk);
     auto& list = settings[mk];
     if (std::find(list.begin(), list.end(), setting) == list.end()) list.push_back(setting);
-    const std::optional<int> attacked = AttackedTag(u.plan.params_json);
+    const std::optional<int> attacked = D3AttackedTag(u.plan.params_json);
     for (int tag : unit_tags) {
       if (attacked && *attacked != tag) continue;
-      const std::string p = "t" + std::to_string(tag) + "_";
-      const std::vector<std::string> keys =
-          benign ? std::vector<std::string>{p + "gt_clean"}
-                 : std::vector<std::string>{p + "gt_adv", p + "pseudo_adv"};
       tags[mk].insert(tag);
-      pools[{mk, tag, setting}].Add(u, keys);
+      pools[{mk, tag, setting}].Add(u);
     }
   }
   QueryResult t;
@@ -169,19 +116,21 @@ QueryResult D3Table(const std::vector<UnitRecord>& units) {
       for (const Setting& setting : list) {
         auto it = pools.find({mk, tag, setting});
         if (it == pools.end()) continue;
-        const D3Pool& pool = it->second;
+        const MetricPool& pool = it->second.metrics;
         const bool benign = setting.first == kClean;
         const std::string w = benign ? "clean" : "adv";
         const double none = std::nan("");
         std::string params;
-        for (const std::string& text : pool.params) params += (params.empty() ? "" : "; ") + text;
+        for (const std::string& text : it->second.params) {
+          params += (params.empty() ? "" : "; ") + text;
+        }
         t.rows.push_back({
             mk.first,
             mk.second,
             FormatCell(tag / 100.0),
             benign ? "benign" : setting.first,
             params,
-            FormatCell(pool.n),
+            FormatCell(pool.n()),
             FormatCell(pool.Mean(p + "tracks_" + w)),
             FormatCell(pool.Max(p + "tracks_max_" + w)),
             FormatCell(pool.Mean(p + "tracks_started_" + w)),

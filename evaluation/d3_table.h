@@ -7,6 +7,10 @@
 #ifndef EFFROBUST_EVALUATION_D3_TABLE_H_
 #define EFFROBUST_EVALUATION_D3_TABLE_H_
 
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "results/index.h"
@@ -36,6 +40,15 @@ namespace effrobust {
 // and the objects sum above 0. Numbers to 4 significant digits, "-" where
 // undefined.
 QueryResult D3Table(const std::vector<UnitRecord>& units);
+
+// The threshold numbers of the tags a unit's metrics hold ("t25_frames" ->
+// 25); empty for a unit without D3 metrics.
+std::set<int> D3UnitTags(const std::map<std::string, double>& metrics);
+
+// The tag number of the "threshold" parameter of a unit's params_json, if it
+// holds one that is a number (or numeric text) in [0, 1]; nullopt otherwise
+// (also for params that do not parse).
+std::optional<int> D3AttackedTag(const std::string& params_json);
 
 }  // namespace effrobust
 
