@@ -22,6 +22,7 @@
 #include "evaluation/d1_table.h"
 #include "evaluation/d2_table.h"
 #include "evaluation/d3_table.h"
+#include "evaluation/paper_tables.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/experiment.h"
 #include "orchestrator/mpi_transport.h"
@@ -48,10 +49,11 @@ const char* kUsage =
     "  status  RUN_DIR                 units by status, throughput, ETA (also during a run)\n"
     "  query   RUN_DIR SQL [--format aligned|csv|json]\n"
     "                                  read-only SQL over the run's index\n"
-    "  tables  RUN_DIR [--format markdown|csv|latex]\n"
+    "  tables  RUN_DIR [--format markdown|csv|latex] [--paper]\n"
     "                                  the result tables: D1 efficacy; FLOPs, energy, latency per\n"
     "                                  attack; D2 I-Loops, I-Latency, BLEU-4; D3 tracks, tracker and\n"
-    "                                  total time, MOTA, mAP per confidence threshold\n"
+    "                                  total time, MOTA, mAP per confidence threshold; --paper: the\n"
+    "                                  SoK paper's Table 4, D1, D2 and D3 tables with defenses\n"
     "  attacks                         list the attacks, the models they target, their parameters\n"
     "  index   rebuild RUN_DIR [--out PATH]\n"
     "                                  rebuild the index from the run's shards\n"
@@ -138,7 +140,7 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  Runs one read-only SQL statement on RUN_DIR/index.sqlite (tables runs, units, metrics,\n"
      "  models; see docs/results-format.md).\n"},
     {"tables",
-     "usage: effrobust tables RUN_DIR [--format markdown|csv|latex]\n"
+     "usage: effrobust tables RUN_DIR [--format markdown|csv|latex] [--paper]\n"
      "  The D1 table per model x attack x parameters: clean/adversarial accuracy, efficacy at\n"
      "  RAD 5 % and 15 % and its drop, FLOPs ratio and latency ratio (adversarial / clean).\n"
      "  With D2 units (captioners, translators), the D2 table per model x attack x parameters:\n"
@@ -147,7 +149,23 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  {benign, attack x parameters}: tracks held per frame (mean, max), tracks started, tracker\n"
      "  and total time per sequence, MOTA against ground truth and against the clean run, mAP at\n"
      "  IoU 0.5 / 0.75, and the attack's tracks and total-time ratios to the clean run.\n"
-     "  The D1 tables are left out of a run with D2 or D3 units and no D1 units.\n"},
+     "  The D1 tables are left out of a run with D2 or D3 units and no D1 units.\n"
+     "  --paper           instead, the SoK paper's four tables, each under a heading with notes\n"
+     "                    naming the defenses behind \"JPEG\" (block_jpeg, else jpeg) and\n"
+     "                    \"smoothing\" (nl_means, else median):\n"
+     "                    Table 4: attack x victim x norm or threshold -> the input detector's\n"
+     "                      clean / adversarial / mean rates on plain, JPEG and smoothed inputs,\n"
+     "                      AUC, latency per input;\n"
+     "                    D1: early-exit victim x norm x {clean, attack, attack + JPEG, attack +\n"
+     "                      smoothing, other defenses and caps, adaptive (BPDA), clean + defense}\n"
+     "                      -> accuracy and efficacy at RAD 5 % / 15 % (skip-gate and adaptive-\n"
+     "                      token models have no efficacy and are left out: see the plain tables);\n"
+     "                    D2: captioner x norm x setting -> mean / max I-Loops and I-Latency, BLEU-4;\n"
+     "                    D3: detector x threshold x {benign, attack, attack + JPEG, attack +\n"
+     "                      smoothing, clean + JPEG, clean + smoothing, ...} -> tracks, tracker\n"
+     "                      and total time, MOTA, mAP at IoU 0.5.\n"
+     "                    Models whose metadata has \"adversarial\" are labelled \"after AT (...)\";\n"
+     "                    cells without measured data are \"–\". See docs/results-format.md.\n"},
     {"index", kIndexHelp},
 };
 
@@ -430,12 +448,19 @@ int Tables(const Args& a) {
   RequirePositional(a, 1, "tables");
   TableFormat f = ParseTableFormat(a.options.count("--format") ? a.options.at("--format") : "markdown");
   auto index = OpenRunIndex(a.positional[0]);
+  const bool paper = a.options.count("--paper") > 0;
   std::vector<UnitRecord> units;
+  std::vector<ModelRecord> models;  // --paper: for the after-AT labels
   try {
     units = index->Units();
+    if (paper) models = index->Models();
   } catch (const ResultsError& e) {
     throw SpecError("RUN_DIR '" + Printable(a.positional[0]) + "': " + e.what() +
                     " (allowed: an index written by `effrobust run`; restore it from a backup)");
+  }
+  if (paper) {
+    std::printf("%s", RenderPaperTables(PaperTables(units, models), f).c_str());
+    return 0;
   }
   // One titled section per table; the title line is a comment in CSV and
   // LaTeX output.
@@ -531,7 +556,7 @@ int Main(int argc, char** argv) {
   if (command == "status") return Status(ParseArgs(argc, argv, 2, {}, {}, command));
   if (command == "query") return Query(ParseArgs(argc, argv, 2, {}, {"--format"}, command));
   if (command == "index") return IndexCommand(argc, argv);
-  return Tables(ParseArgs(argc, argv, 2, {}, {"--format"}, command));
+  return Tables(ParseArgs(argc, argv, 2, {"--paper"}, {"--format"}, command));
 }
 
 }  // namespace
