@@ -161,8 +161,9 @@ Layout BuildLayout(const std::vector<UnitRecord>& units,
       return g.attack == u.plan.attack && g.params_json == u.plan.params_json &&
              g.adaptive == d.adaptive;
     });
-    if (it == list.end())
+    if (it == list.end()) {
       it = list.insert(list.end(), Group{u.plan.attack, u.plan.params_json, d.adaptive, {}});
+    }
     it->units.push_back(&u);
     for (const std::string& v : Views(u.metrics)) {
       if (v != kDetector) views[u.plan.model].insert(v);

@@ -24,7 +24,9 @@
 //   - A model whose registered metadata has a non-empty "adversarial" field
 //     is adversarially trained: its rows' training column reads
 //     "after AT (<that text>)", every other model's "standard".
-//   - A cell with no measured data is "–"; nothing is estimated.
+//   - A cell with no measured data is "–"; a row whose view no unit of its
+//     group holds is left out; a table without units says so in a note.
+//     Nothing is estimated.
 // Pure functions, thread-safe. Torch-free.
 #ifndef EFFROBUST_EVALUATION_PAPER_TABLES_H_
 #define EFFROBUST_EVALUATION_PAPER_TABLES_H_
