@@ -24,7 +24,8 @@ QueryResult D1Table(const std::vector<UnitRecord>& units) {
   std::vector<Key> order;
   for (const auto& u : units) {
     if (u.status != "done" || !u.metrics.count("efficacy_clean_rad5")) continue;
-    Key key{u.plan.model, u.plan.dataset + "/" + u.plan.split, u.plan.attack, u.plan.params_json};
+    Key key{u.plan.model, u.plan.dataset + "/" + u.plan.split,
+            AttackLabel(u.plan.attack, u.plan.spec_json), u.plan.params_json};
     if (!groups.count(key)) order.push_back(key);
     groups[key].Add(u.metrics);
   }
@@ -79,8 +80,8 @@ QueryResult D1CostTable(const std::vector<UnitRecord>& units) {
         if (u.metrics.count("mean_" + m + "_clean" + suffix)) metric = m;
       }
       if (metric.empty()) continue;
-      Key key{u.plan.model, u.plan.dataset + "/" + u.plan.split, suffix, u.plan.attack,
-              u.plan.params_json};
+      Key key{u.plan.model, u.plan.dataset + "/" + u.plan.split, suffix,
+              AttackLabel(u.plan.attack, u.plan.spec_json), u.plan.params_json};
       if (!groups.count(key)) order.push_back(key);
       metric_of[key] = metric;
       // Pool the point's metrics under suffix-free names.

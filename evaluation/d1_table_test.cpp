@@ -57,5 +57,19 @@ TEST(D1CostTable, PoolsShardsByModelAttackAndPointWithFamilyMetric) {
   EXPECT_TRUE(D1Table({Unit("skip", "ilfo", 1, a)}).rows.empty());
 }
 
+TEST(D1CostTable, AdaptiveUnitsGetRowsOfTheirOwn) {
+  std::map<std::string, double> m = {{"mean_exit_clean_rad5", 1}, {"mean_exit_adv_rad5", 3},
+                                     {"mean_flops_clean_rad5", 50}, {"mean_flops_adv_rad5", 75},
+                                     {"full_flops", 100}};
+  UnitRecord plain = Unit("sdn", "deepsloth", 2, m);
+  UnitRecord adaptive = Unit("sdn", "deepsloth", 2, m);
+  adaptive.plan.spec_json = R"({"adaptive_defense":"median","attack":"deepsloth"})";
+  auto t = D1CostTable({plain, adaptive});
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(Cell(t, 0, "attack"), "deepsloth");
+  EXPECT_EQ(Cell(t, 0, "samples"), "2");
+  EXPECT_EQ(Cell(t, 1, "attack"), "deepsloth (through median, BPDA)");
+}
+
 }  // namespace
 }  // namespace effrobust

@@ -13,7 +13,8 @@ QueryResult D2Table(const std::vector<UnitRecord>& units) {
   std::vector<Key> order;
   for (const auto& u : units) {
     if (u.status != "done" || !u.metrics.count("mean_iloops")) continue;
-    Key key{u.plan.model, u.plan.dataset + "/" + u.plan.split, u.plan.attack, u.plan.params_json};
+    Key key{u.plan.model, u.plan.dataset + "/" + u.plan.split,
+            AttackLabel(u.plan.attack, u.plan.spec_json), u.plan.params_json};
     if (!groups.count(key)) order.push_back(key);
     groups[key].Add(u.metrics);
   }

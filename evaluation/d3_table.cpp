@@ -90,7 +90,8 @@ QueryResult D3Table(const std::vector<UnitRecord>& units) {
     const ModelKey mk{u.plan.model, u.plan.dataset + "/" + u.plan.split};
     const bool benign = u.plan.attack == kClean;
     const Setting setting =
-        benign ? Setting{kClean, ""} : Setting{u.plan.attack, u.plan.params_json};
+        benign ? Setting{kClean, ""}
+               : Setting{AttackLabel(u.plan.attack, u.plan.spec_json), u.plan.params_json};
     if (!settings.count(mk)) models.push_back(mk);
     auto& list = settings[mk];
     if (std::find(list.begin(), list.end(), setting) == list.end()) list.push_back(setting);

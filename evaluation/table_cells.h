@@ -32,6 +32,15 @@ inline std::string CompactParams(const std::string& json) {
   return out.empty() ? "-" : out;
 }
 
+// The attack of a unit as the tables name it: `attack`, or for a unit whose
+// attack optimised through a defense (its identity `spec_json` has
+// "adaptive_defense") "attack (through <defense>, BPDA)", so adaptive units
+// form rows of their own instead of pooling with the plain attack's.
+inline std::string AttackLabel(const std::string& attack, const std::string& spec_json) {
+  const std::string through = spec_json.empty() ? "" : TextField(ParseFlatJson(spec_json), "adaptive_defense");
+  return through.empty() ? attack : attack + " (through " + through + ", BPDA)";
+}
+
 }  // namespace effrobust
 
 #endif  // EFFROBUST_EVALUATION_TABLE_CELLS_H_
