@@ -37,7 +37,8 @@ inline std::string CompactParams(const std::string& json) {
 // "adaptive_defense") "attack (through <defense>, BPDA)", so adaptive units
 // form rows of their own instead of pooling with the plain attack's.
 inline std::string AttackLabel(const std::string& attack, const std::string& spec_json) {
-  const std::string through = spec_json.empty() ? "" : TextField(ParseFlatJson(spec_json), "adaptive_defense");
+  const std::string through =
+      spec_json.empty() ? "" : TextField(ParseFlatJson(spec_json), "adaptive_defense");
   return through.empty() ? attack : attack + " (through " + through + ", BPDA)";
 }
 
