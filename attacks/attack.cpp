@@ -171,21 +171,27 @@ torch::Tensor LinfSignAttack::Run(VictimModel& victim, const torch::Tensor& x,
       });
 }
 
-torch::Tensor LinfSignAttack::Attack(VictimModel& victim, const torch::Tensor& x0,
-                                     const torch::Tensor& labels,
-                                     const std::vector<uint64_t>& sample_seeds) {
-  const torch::Tensor lo = (x0 - eps_).clamp(0.0, 1.0);
-  const torch::Tensor hi = (x0 + eps_).clamp(0.0, 1.0);
-  torch::Tensor xa = x0 + PerSampleUniform(x0, sample_seeds, -start_radius_, start_radius_);
-  xa = torch::max(torch::min(xa, hi), lo);
-  auto loss_of = [&](const torch::Tensor& in) { return loss_(victim, in, labels); };
-  for (int64_t it = 0; it < iterations_; ++it) {
+torch::Tensor LinfSignSteps(const torch::Tensor& x0, const torch::Tensor& start, double eps,
+                            double step, int64_t iterations, double direction,
+                            const std::function<torch::Tensor(const torch::Tensor&)>& loss_of) {
+  const torch::Tensor lo = (x0 - eps).clamp(0.0, 1.0);
+  const torch::Tensor hi = (x0 + eps).clamp(0.0, 1.0);
+  torch::Tensor xa = torch::max(torch::min(x0 + start, hi), lo);
+  for (int64_t it = 0; it < iterations; ++it) {
     torch::Tensor g = InputGradient(xa, loss_of);
     torch::NoGradGuard no_grad;
-    xa = xa + direction_ * step_ * g.sign();
+    xa = xa + direction * step * g.sign();
     xa = torch::max(torch::min(xa, hi), lo);
   }
   return xa.detach();
+}
+
+torch::Tensor LinfSignAttack::Attack(VictimModel& victim, const torch::Tensor& x0,
+                                     const torch::Tensor& labels,
+                                     const std::vector<uint64_t>& sample_seeds) {
+  return LinfSignSteps(x0, PerSampleUniform(x0, sample_seeds, -start_radius_, start_radius_), eps_,
+                       step_, iterations_, direction_,
+                       [&](const torch::Tensor& in) { return loss_(victim, in, labels); });
 }
 
 torch::Tensor SampleNorms(const torch::Tensor& t) {

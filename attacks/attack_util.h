@@ -58,6 +58,16 @@ torch::Tensor RunBatchInvariant(const torch::Tensor& x, const torch::Tensor& lab
 using AttackLoss = std::function<torch::Tensor(VictimModel& victim, const torch::Tensor& input,
                                                const torch::Tensor& labels)>;
 
+// The L-inf signed-gradient loop shared by LinfSignAttack and adversarial
+// training (models/adversarial_training.h): starts at x0 + start, then
+// `iterations` steps x <- x + direction * step * sign(grad loss_of(x)),
+// each projected onto the eps-ball around x0 and onto [0, 1]. Returns the
+// detached result. REQUIRES: start shaped like x0. Throws AttackError if the
+// loss is not finite (InputGradient).
+torch::Tensor LinfSignSteps(const torch::Tensor& x0, const torch::Tensor& start, double eps,
+                            double step, int64_t iterations, double direction,
+                            const std::function<torch::Tensor(const torch::Tensor&)>& loss_of);
+
 // The L-inf signed-gradient attack shared by PGD and DeepSloth-L-inf: random
 // start uniform in [-start_radius, start_radius] per sample (own seed), then
 // `iterations` steps x <- x + direction * step * sign(grad loss), projected

@@ -15,6 +15,8 @@
 // summed (not averaged) over the batch, so each sample's gradient -- and the
 // L2 variant's per-sample gradient clipping -- does not depend on the batch
 // size. (For the L-inf variant the sign makes this immaterial.)
+#include "attacks/deepsloth.h"
+
 #include "attacks/attack.h"
 #include "attacks/attack_util.h"
 
@@ -25,6 +27,15 @@
 
 namespace effrobust {
 
+torch::Tensor DeepSlothLoss(const std::vector<torch::Tensor>& exit_logits) {
+  torch::Tensor loss = torch::zeros({}, exit_logits.at(0).options());
+  for (size_t i = 0; i + 1 < exit_logits.size(); ++i) {
+    auto logp = torch::log(torch::softmax(exit_logits[i], 1) + 1e-9);
+    loss = loss - logp.mean(1).sum();
+  }
+  return loss;
+}
+
 namespace {
 
 using namespace attacks_internal;
@@ -32,13 +43,7 @@ using namespace attacks_internal;
 // Sum over samples of the DeepSloth loss (see top of file).
 torch::Tensor UniformCrossEntropyOverInternalExits(VictimModel& victim, const torch::Tensor& in) {
   RequireFamily("deepsloth", victim, kFamilyEarlyExit);
-  auto outs = victim.Forward(in).exit_logits;
-  torch::Tensor loss = torch::zeros({}, in.options());
-  for (size_t i = 0; i + 1 < outs.size(); ++i) {
-    auto logp = torch::log(torch::softmax(outs[i], 1) + 1e-9);
-    loss = loss - logp.mean(1).sum();
-  }
-  return loss;
+  return DeepSlothLoss(victim.Forward(in).exit_logits);
 }
 
 class DeepSlothL2 : public Attack {

@@ -17,6 +17,27 @@ torch::Tensor Distance(const torch::Tensor& adv, const torch::Tensor& x, bool l2
 
 }  // namespace
 
+torch::Tensor NicgSlowDownLoss(const GreedyResult& g) {
+  // log(1 - s_t) = log of the probability of every token but <end> and
+  // y_t, computed from the logits so it does not saturate (1 - s_t of a
+  // confident decoder is below float precision).
+  torch::Tensor logits = g.logits;  // [B, T, V]
+  const int64_t b = logits.size(0);
+  const double neg_inf = -std::numeric_limits<double>::infinity();
+  torch::Tensor others =
+      logits.scatter(2, logits.argmax(2, true), neg_inf)
+          .index_fill(2, torch::tensor({Vocabulary::kEnd}).to(logits.device()), neg_inf);
+  torch::Tensor log_rest = torch::logsumexp(others, 2) - torch::logsumexp(logits, 2);
+  std::vector<float> mask_host;
+  for (int64_t i = 0; i < b; ++i) {
+    for (int64_t t = 0; t < logits.size(1); ++t) {
+      mask_host.push_back(t < g.steps[static_cast<size_t>(i)] ? 1.0f : 0.0f);
+    }
+  }
+  torch::Tensor mask = torch::tensor(mask_host).view({b, logits.size(1)}).to(logits.device());
+  return (-log_rest * mask).sum(1) / mask.sum(1);
+}
+
 NicgSlowDownResult NicgSlowDown(Captioner& model, const torch::Tensor& images,
                                 const NicgSlowDownOptions& o) {
   if ((o.norm != "l2" && o.norm != "linf") || o.budget <= 0 || o.c < 0 || o.lr <= 0 ||
@@ -51,24 +72,7 @@ NicgSlowDownResult NicgSlowDown(Captioner& model, const torch::Tensor& images,
   for (int64_t it = 0; it < o.iterations; ++it) {
     torch::Tensor adv = (torch::tanh(w) + 1) / 2;
     GreedyResult g = model->Greedy(adv, o.max_len);
-    // log(1 - s_t) = log of the probability of every token but <end> and
-    // y_t, computed from the logits so it does not saturate (1 - s_t of a
-    // confident decoder is below float precision).
-    torch::Tensor logits = g.logits;  // [B, T, V]
-    const double neg_inf = -std::numeric_limits<double>::infinity();
-    torch::Tensor others = logits.scatter(2, logits.argmax(2, true), neg_inf)
-                               .index_fill(2, torch::tensor({Vocabulary::kEnd}).to(logits.device()), neg_inf);
-    torch::Tensor log_rest = torch::logsumexp(others, 2) - torch::logsumexp(logits, 2);
-    std::vector<float> mask_host;
-    for (int64_t i = 0; i < b; ++i) {
-      for (int64_t t = 0; t < logits.size(1); ++t) {
-        mask_host.push_back(t < g.steps[i] ? 1.0f : 0.0f);
-      }
-    }
-    torch::Tensor mask =
-        torch::tensor(mask_host).view({b, logits.size(1)}).to(logits.device());
-    torch::Tensor bce = -log_rest;
-    torch::Tensor per_sample = (bce * mask).sum(1) / mask.sum(1);
+    torch::Tensor per_sample = NicgSlowDownLoss(g);
     torch::Tensor dist = Distance(adv, x, l2);
     torch::Tensor loss = (per_sample + o.c * torch::relu(dist - o.budget)).sum();
     // Keep the longest caption within budget (this iterate's greedy run).

@@ -39,6 +39,13 @@ struct NicgSlowDownResult {
   std::vector<double> distance;  // d(x_adv, x) of each kept image
 };
 
+// NICGSlowDown's objective without the budget penalty, per sample [B]:
+// the mean over the sample's own greedy steps (g.steps) of -log(1 - s_t)
+// (see top of file), from g.logits. The attack minimises it; it keeps the
+// graph of g.logits. Also used by efficiency-aware adversarial training
+// (models/adversarial_training.h).
+torch::Tensor NicgSlowDownLoss(const GreedyResult& g);
+
 // Throws AttackError on bad options. Gradients are on inside whatever the
 // caller's grad mode. The model is left in eval mode with its parameters'
 // gradients untouched.

@@ -7,6 +7,16 @@
 
 namespace effrobust {
 
+torch::Tensor OverloadLoss(const torch::Tensor& scores, double threshold) {
+  // ART sums the class probabilities after setting those above the
+  // threshold to 1; with this softmax class head that sum exceeds 1 on
+  // cells already above the threshold and would push them down, so those
+  // cells count as done (conf 1) and the others bring their score.
+  torch::Tensor conf =
+      torch::where(scores.gt(threshold), torch::ones_like(scores), scores);  // [B, N]
+  return -(1 - conf).pow(2).sum();
+}
+
 torch::Tensor Overload(Detector& model, const torch::Tensor& images, const OverloadOptions& o) {
   if (!(o.eps > 0 && o.eps <= 1) || o.iterations < 1 || o.grid < 1 ||
       !(o.threshold > 0 && o.threshold < 1)) {
@@ -22,13 +32,7 @@ torch::Tensor Overload(Detector& model, const torch::Tensor& images, const Overl
   for (int64_t it = 0; it < o.iterations; ++it) {
     torch::Tensor adv = x.clone().requires_grad_(true);
     DetectorCandidates c = model->RawCandidates(adv);
-    // ART sums the class probabilities after setting those above the
-    // threshold to 1; with this softmax class head that sum exceeds 1 on
-    // cells already above the threshold and would push them down, so those
-    // cells count as done (conf 1) and the others bring their score.
-    torch::Tensor conf = torch::where(c.scores.gt(o.threshold), torch::ones_like(c.scores),
-                                      c.scores);  // [B, N]
-    torch::Tensor loss = -(1 - conf).pow(2).sum();
+    torch::Tensor loss = OverloadLoss(c.scores, o.threshold);
     torch::Tensor grad = torch::autograd::grad({loss}, {adv})[0];
     torch::Tensor weights = SparseCellWeights(c.boxes.detach(), c.scores.detach(), o.threshold,
                                               o.grid, s);  // [B, 1, S, S]

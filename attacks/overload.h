@@ -29,6 +29,13 @@ struct OverloadOptions {
   double threshold = 0.25;  // Default: 0.25 (score threshold of a box)
 };
 
+// Overload's objective (ascended), a scalar: sum over images and cells of
+// -(1 - conf_n)^2 with conf_n = 1 where scores > threshold, else the score
+// (see top of file). `scores`: DetectorCandidates::scores [B, N]; keeps
+// their graph. Also used by efficiency-aware adversarial training
+// (models/adversarial_training.h).
+torch::Tensor OverloadLoss(const torch::Tensor& scores, double threshold);
+
 // Adversarial images [B, 1, S, S] within eps of `images` (L-inf) and in
 // [0, 1]. Throws AttackError on bad options. The model stays in eval mode
 // and its parameters get no gradient.
