@@ -244,11 +244,25 @@ TrainedModel TrainCaptioner(const ImageSet& fmnist_train, const ImageSet& fmnist
       torch::Tensor rows = torch::tensor(idx, torch::kInt64);
       torch::Tensor caps = CaptionBatch(vocab, train, idx, cap.phrasing);
       optimizer.zero_grad();
-      torch::Tensor logits = model->TeacherForce(
-          model->Features(regions.index_select(0, rows), items.index_select(0, rows)), caps);
-      torch::Tensor loss = torch::nn::functional::cross_entropy(
-          logits.reshape({-1, cfg.vocab}), caps.slice(1, 1).reshape({-1}),
-          torch::nn::functional::CrossEntropyFuncOptions().ignore_index(Vocabulary::kPad));
+      auto caption_loss = [&](const torch::Tensor& features) {
+        return torch::nn::functional::cross_entropy(
+            model->TeacherForce(features, caps).reshape({-1, cfg.vocab}),
+            caps.slice(1, 1).reshape({-1}),
+            torch::nn::functional::CrossEntropyFuncOptions().ignore_index(Vocabulary::kPad));
+      };
+      torch::Tensor loss;
+      if (options.adversarial) {
+        // Adversarial images change the (frozen) encoder's output, so it is
+        // computed from the images here rather than taken from the cache.
+        const BatchLoss loss_of = [&](const torch::Tensor& images) {
+          torch::Tensor r = model->Regions(images);
+          return caption_loss(model->Features(r, model->ItemHead(r)));
+        };
+        loss = options.adversarial(*model, SceneImages(train, idx), loss_of);
+      } else {
+        loss = caption_loss(
+            model->Features(regions.index_select(0, rows), items.index_select(0, rows)));
+      }
       loss.backward();
       optimizer.step();
       loss_sum += loss.item<double>();

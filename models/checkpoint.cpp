@@ -121,6 +121,7 @@ std::string MetadataToJson(const ModelMetadata& m) {
     }
     o << "],\n";
   }
+  if (!m.adversarial.empty()) o << "  \"adversarial\": " << JsonQuote(m.adversarial) << ",\n";
   o << "  \"exit_accuracy\": " << NumList(m.exit_accuracy) << ",\n";
   o << "  \"exit_flops\": " << NumList(m.exit_flops) << ",\n";
   o << "  \"full_accuracy\": " << Num(m.full_accuracy) << ",\n";
@@ -162,6 +163,9 @@ ModelMetadata MetadataFromJson(const std::string& json) {
   if (root["stats"].IsDefined() && !root["stats"].IsNull()) m.stats = AsNumMap(root, "stats");
   if (root["vocabulary"].IsDefined() && !root["vocabulary"].IsNull()) {
     m.vocabulary = As<std::vector<std::string>>(root, "vocabulary");
+  }
+  if (root["adversarial"].IsDefined() && !root["adversarial"].IsNull()) {
+    m.adversarial = As<std::string>(root, "adversarial");
   }
   m.exit_accuracy = AsNumList(root, "exit_accuracy");
   m.exit_flops = AsNumList(root, "exit_flops");

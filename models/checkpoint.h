@@ -38,6 +38,11 @@ struct ModelMetadata {
   // Sequence models (captioners, translators): their token vocabulary
   // (Vocabulary::Tokens()); written as "vocabulary" when not empty.
   std::vector<std::string> vocabulary;
+  // How the model was adversarially trained (models/adversarial_training.h
+  // AdversarialLabel), e.g. "pgd linf eps=0.0314 step=0.00784 steps=10
+  // mix=0.5"; empty for standard training. Written as "adversarial" when not
+  // empty; a file without the key reads as empty.
+  std::string adversarial;
 };
 
 // Metadata as JSON text and back. FromJson throws ModelError on missing keys.

@@ -149,8 +149,13 @@ TrainedModel TrainDetector(const ImageSet& fmnist_train, const ImageSet& fmnist_
       const int64_t s = b * options.batch_size, e = std::min(n, s + options.batch_size);
       const std::vector<int64_t> idx(order.begin() + s, order.begin() + e);
       optimizer.zero_grad();
-      torch::Tensor loss = DetectionLoss(model->Forward(SceneImages(train, idx)),
-                                         MakeTargets(train, idx, *model), det.box_weight);
+      const GridTargets targets = MakeTargets(train, idx, *model);
+      const BatchLoss loss_of = [&](const torch::Tensor& images) {
+        return DetectionLoss(model->Forward(images), targets, det.box_weight);
+      };
+      const torch::Tensor images = SceneImages(train, idx);
+      torch::Tensor loss = options.adversarial ? options.adversarial(*model, images, loss_of)
+                                               : loss_of(images);
       loss.backward();
       optimizer.step();
       loss_sum += loss.item<double>();

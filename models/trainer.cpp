@@ -114,7 +114,6 @@ TrainResult TrainMultiExit(const ImageSet& train, const ImageSet& test,
       auto x = images.index_select(0, idx);
       auto y = labels.index_select(0, idx);
       optimizer.zero_grad();
-      auto outs = model->ForwardAll(x);
       // Joint training, SDN-style weights: the final exit has weight 1; IC i
       // has weight min(tau_i, 0.01 + tau_i * progress), tau_i = min(0.9,
       // 0.15 * (i + 1)), progress = fraction of training done, so the
@@ -122,15 +121,20 @@ TrainResult TrainMultiExit(const ImageSet& train, const ImageSet& test,
       // grows over training.
       const double progress =
           static_cast<double>(epoch * batches + b) / static_cast<double>(options.epochs * batches);
-      torch::Tensor loss = torch::zeros({});
-      for (size_t i = 0; i < outs.size(); ++i) {
-        double w = 1.0;
-        if (i + 1 < outs.size()) {
-          const double tau = std::min(0.9, 0.15 * static_cast<double>(i + 1));
-          w = std::min(tau, 0.01 + tau * progress);
+      const BatchLoss loss_of = [&](const torch::Tensor& images_in) {
+        auto outs = model->ForwardAll(images_in);
+        torch::Tensor sum = torch::zeros({});
+        for (size_t i = 0; i < outs.size(); ++i) {
+          double w = 1.0;
+          if (i + 1 < outs.size()) {
+            const double tau = std::min(0.9, 0.15 * static_cast<double>(i + 1));
+            w = std::min(tau, 0.01 + tau * progress);
+          }
+          sum = sum + w * torch::nn::functional::cross_entropy(outs[i], y);
         }
-        loss = loss + w * torch::nn::functional::cross_entropy(outs[i], y);
-      }
+        return sum;
+      };
+      torch::Tensor loss = options.adversarial ? options.adversarial(*model, x, loss_of) : loss_of(x);
       loss.backward();
       optimizer.step();
       loss_sum += loss.item<double>();

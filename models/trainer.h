@@ -15,6 +15,15 @@
 
 namespace effrobust {
 
+// A training batch's supervised loss (a scalar) as a function of its images.
+using BatchLoss = std::function<torch::Tensor(const torch::Tensor& images)>;
+
+// Computes a batch's training loss from the module being trained (in train
+// mode, and left so), the batch's clean images and its BatchLoss; see
+// TrainOptions::adversarial.
+using TrainingLossHook = std::function<torch::Tensor(
+    torch::nn::Module& model, const torch::Tensor& images, const BatchLoss& loss_of)>;
+
 struct TrainOptions {
   std::string name = "sdn-fmnist";   // Default: "sdn-fmnist"
   int epochs = 2;                    // Default: 2
@@ -28,6 +37,10 @@ struct TrainOptions {
   MultiExitConfig config;
   // Called every ~50 batches with (epoch, batch, batches per epoch, loss).
   std::function<void(int, int64_t, int64_t, double)> progress;
+  // Adversarial training (models/adversarial_training.h): when set, the
+  // multi-exit, captioner (decoder phase) and detector trainers take each
+  // batch's loss from this hook instead of loss_of(images). Default: unset.
+  TrainingLossHook adversarial;
 };
 
 struct TrainResult {
