@@ -25,6 +25,7 @@
 #include "evaluation/defense_views.h"
 #include "evaluation/latency.h"
 #include "models/adaptive_vit_trainer.h"
+#include "models/adversarial_training.h"
 #include "models/captioner_trainer.h"
 #include "models/detector_trainer.h"
 #include "models/families.h"
@@ -393,6 +394,17 @@ void TrainAndSaveModel(const TrainRequest& r) {
   if (r.arch != "captioner" && r.arch != "detector" && r.scenes > 0) {
     throw ModelError("--scenes applies to --arch captioner or detector only, not '" + r.arch + "'");
   }
+  AdversarialOptions at;
+  if (!r.adversarial.empty()) {
+    at.mode = ParseAdversarialMode(r.adversarial);
+    at.epsilon = r.at_epsilon;
+    at.step = r.at_step;
+    at.steps = r.at_steps;
+    at.mix = r.at_mix;
+    at.seed = static_cast<uint64_t>(r.seed);
+    o.adversarial = MakeAdversarialTrainingHook(r.arch, at);  // checks arch and values
+    LogInfo("adversarial training: " + AdversarialLabel(r.arch, at));
+  }
   const double t0 = MonotonicSeconds();
   o.progress = [&](int epoch, int64_t batch, int64_t batches, double loss) {
     char buf[160];
@@ -415,6 +427,16 @@ void TrainAndSaveModel(const TrainRequest& r) {
     trained.summary = "per-exit test accuracy" + acc + "; FLOPs" + flops + "; q(rad5)=" +
                       FormatNumber(result.meta.thresholds["rad5"]) +
                       " q(rad15)=" + FormatNumber(result.meta.thresholds["rad15"]);
+    const char* sep = "; clean test early exit at ";
+    for (const auto& [point, c] :
+         MeasureExitCost(result.model, result.meta.thresholds, ImagesTensor(test, 0, test.count),
+                         LabelsTensor(test, 0, test.count))) {
+      char buf[160];
+      std::snprintf(buf, sizeof(buf), "%s%s: accuracy %.4f, mean exit %.3f, FLOPs share %.3f", sep,
+                    point.c_str(), c.accuracy, c.mean_exit, c.flops_share);
+      trained.summary += buf;
+      sep = ", ";
+    }
   } else if (r.arch == "skip_net") {
     trained = TrainSkipNet(train, test, o);
   } else if (r.arch == "adaptive_vit") {
@@ -463,6 +485,10 @@ void TrainAndSaveModel(const TrainRequest& r) {
     std::string known;
     for (const auto& [a, family] : ArchFamilies()) known += (known.empty() ? "" : ", ") + a;
     throw ModelError("unknown --arch '" + r.arch + "' (allowed: " + known + ")");
+  }
+  if (o.adversarial) {
+    trained.meta.adversarial = AdversarialLabel(r.arch, at);
+    trained.summary += "; after adversarial training: " + trained.meta.adversarial;
   }
   std::filesystem::path parent = std::filesystem::path(r.out_path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);

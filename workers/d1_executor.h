@@ -39,11 +39,22 @@ struct TrainRequest {
   // captioner / translator only (""/0 = default); ModelError for another arch.
   std::string cell;             // decoder cell: lstm or gru
   int64_t scenes = 0;           // captioner / detector: training scenes (0 = the trainer default)
+  // Adversarial training (models/adversarial_training.h; multi_exit_cnn,
+  // captioner, detector): "" = standard training, "pgd" or "efficiency".
+  // ModelError for another arch or out-of-range values; recorded in the
+  // checkpoint's metadata ("adversarial").
+  std::string adversarial;
+  double at_epsilon = 8.0 / 255;  // L-inf radius
+  double at_step = 2.0 / 255;     // sign step of the inner loop
+  int64_t at_steps = 10;          // inner iterations
+  double at_mix = 0.5;            // adversarial share of each batch's loss
 };
 
 // Trains the requested arch and saves it; prints progress and a summary
-// (multi-exit CNN: per-exit accuracy, FLOPs, thresholds; captioner: items
-// named right, BLEU-4, steps; time). Throws ModelError/DataError.
+// (multi-exit CNN: per-exit accuracy, FLOPs, thresholds, clean mean exit and
+// FLOPs share at each threshold; captioner: items named right, BLEU-4,
+// steps; detector: AP, boxes per image; time; the adversarial training if
+// any). Throws ModelError/DataError.
 void TrainAndSaveModel(const TrainRequest& request);
 
 }  // namespace effrobust

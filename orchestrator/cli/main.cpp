@@ -89,7 +89,16 @@ const std::map<std::string, std::string> kCommandHelp = {
      "  captioner / translator only:\n"
      "  --cell C          decoder cell: lstm (captioner default) or gru (translator default)\n"
      "  captioner / detector only:\n"
-     "  --scenes N        training scenes from the train split (default 10000; detector 20000)\n"},
+     "  --scenes N        training scenes from the train split (default 10000; detector 20000)\n"
+     "  multi_exit_cnn / captioner / detector only (adversarial training):\n"
+     "  --adversarial M   pgd (Madry: inner L-inf PGD on the training loss) or efficiency (inner\n"
+     "                    loop on the family's efficiency attack objective: DeepSloth,\n"
+     "                    NICGSlowDown, Overload); trains on clean + adversarial, recorded in\n"
+     "                    the checkpoint's metadata (default: standard training)\n"
+     "  --epsilon E       L-inf radius of the inner loop, 0 < E <= 1 (default 8/255 = 0.0314)\n"
+     "  --at-step S       inner sign step, 0 < S <= 1 (default 2/255 = 0.00784)\n"
+     "  --at-steps N      inner iterations, >= 1 (default 10)\n"
+     "  --at-mix F        adversarial share of each batch's loss, 0 < F <= 1 (default 0.5)\n"},
     {"attacks",
      "usage: effrobust attacks\n"
      "  Lists every attack with its category, the model families it targets, and each\n"
@@ -254,6 +263,48 @@ std::unique_ptr<ResultIndex> OpenRunIndex(const std::string& run_dir) {
   }
 }
 
+// --adversarial and its --epsilon / --at-* options into `r` (after r.arch is
+// set). Throws SpecError naming the option, its value and what is allowed.
+void ParseAdversarialOptions(const Args& a, TrainRequest* r) {
+  const char* const kAtOptions[] = {"--epsilon", "--at-step", "--at-steps", "--at-mix"};
+  if (!a.options.count("--adversarial")) {
+    for (const char* o : kAtOptions) {
+      if (a.options.count(o)) {
+        throw SpecError(std::string("option ") + o + " applies with --adversarial only");
+      }
+    }
+    return;
+  }
+  r->adversarial = a.options.at("--adversarial");
+  if (r->adversarial != "pgd" && r->adversarial != "efficiency") {
+    throw SpecError("option --adversarial '" + r->adversarial +
+                    "' is not a mode (allowed: pgd, efficiency)");
+  }
+  if (r->arch != "multi_exit_cnn" && r->arch != "captioner" && r->arch != "detector") {
+    throw SpecError("option --adversarial does not apply to --arch '" + r->arch +
+                    "' (allowed: multi_exit_cnn, captioner, detector)");
+  }
+  r->at_epsilon = RealOption(a, "--epsilon", r->at_epsilon);
+  r->at_step = RealOption(a, "--at-step", r->at_step);
+  r->at_steps = IntOption(a, "--at-steps", r->at_steps);
+  r->at_mix = RealOption(a, "--at-mix", r->at_mix);
+  if (!(r->at_epsilon > 0 && r->at_epsilon <= 1)) {
+    throw SpecError("option --epsilon = '" + a.options.at("--epsilon") +
+                    "' is out of range (allowed: 0 < epsilon <= 1, e.g. 0.0314 for 8/255)");
+  }
+  if (!(r->at_step > 0 && r->at_step <= 1)) {
+    throw SpecError("option --at-step = '" + a.options.at("--at-step") +
+                    "' is out of range (allowed: 0 < step <= 1)");
+  }
+  if (r->at_steps < 1) {
+    throw SpecError("option --at-steps must be >= 1, got " + a.options.at("--at-steps"));
+  }
+  if (!(r->at_mix > 0 && r->at_mix <= 1)) {
+    throw SpecError("option --at-mix = '" + a.options.at("--at-mix") +
+                    "' is out of range (allowed: 0 < mix <= 1)");
+  }
+}
+
 int Train(const Args& a) {
   TrainRequest r;
   r.out_path = a.options.count("--out") ? a.options.at("--out") : "runs/models/sdn-fmnist.pt";
@@ -299,6 +350,7 @@ int Train(const Args& a) {
   if (a.options.count("--scenes") && r.scenes < 1) {
     throw SpecError("option --scenes must be >= 1, got " + a.options.at("--scenes"));
   }
+  ParseAdversarialOptions(a, &r);
   r.force = a.options.count("--force") > 0;
   TrainAndSaveModel(r);
   return 0;
@@ -541,7 +593,8 @@ int Main(int argc, char** argv) {
     return Train(ParseArgs(argc, argv, 2, {"--force", "--if-missing"},
                            {"--out", "--arch", "--name", "--epochs", "--seed", "--threads", "--max-train", "--data",
                             "--patch", "--depth", "--ponder-weight", "--gate-scale", "--gate-center",
-                            "--cell", "--scenes"},
+                            "--cell", "--scenes", "--adversarial", "--epsilon", "--at-step",
+                            "--at-steps", "--at-mix"},
                            command));
   }
   if (command == "attacks") {
