@@ -3,8 +3,9 @@
 // (models/adversarial_training.h) -- and prints for each its clean accuracy,
 // clean efficiency and efficiency under the family's efficiency attack on
 // held-out test inputs:
-//  * multi_exit: final-exit and early-exit accuracy, mean exit and FLOPs
-//    share at RAD 5 % / 15 %, clean and under DeepSloth L-inf (catalog
+//  * multi_exit: final-exit and early-exit accuracy (on the first EVAL test
+//    images), mean exit and FLOPs share at RAD 5 % / 15 % (thresholds on the
+//    5000 validation images), clean and under DeepSloth L-inf (catalog
 //    defaults: eps 8/255, step 0.002, 30 iterations);
 //  * captioner: scenes named right, BLEU-4, mean decoder steps, clean and
 //    under NICGSlowDown L-inf (budget 0.03, lr 0.05, ATTACK_ITERS Adam steps);
@@ -104,6 +105,7 @@ void RunMultiExit(const ImageSet& train, const ImageSet& test, Setup s) {
   TrainOptions o;
   o.epochs = static_cast<int>(s.epochs);
   o.max_train = s.train;
+  o.max_test = s.eval;
   o.seed = s.seed;
   for (bool adversarial : {false, true}) {
     o.adversarial = adversarial ? MakeAdversarialTrainingHook("multi_exit_cnn", s.at) : nullptr;
@@ -199,7 +201,7 @@ int main() {
   const bool detector = s.family == "detector", captioner = s.family == "captioner";
   s.train = static_cast<int64_t>(EnvOr("TRAIN", captioner ? 2000 : detector ? 2000 : 10000));
   s.epochs = static_cast<int64_t>(EnvOr("EPOCHS", captioner ? 6 : detector ? 4 : 2));
-  s.eval = static_cast<int64_t>(EnvOr("EVAL", captioner || detector ? 200 : 10000));
+  s.eval = static_cast<int64_t>(EnvOr("EVAL", captioner || detector ? 200 : 2000));
   s.attack = static_cast<int64_t>(EnvOr("ATTACK", captioner ? 20 : detector ? 50 : 500));
   s.seed = static_cast<int64_t>(EnvOr("SEED", 1));
   s.at.mode = ParseAdversarialMode(s.mode);
