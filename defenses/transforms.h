@@ -135,7 +135,9 @@ class BitDepthTransform : public Transform {
 
 // The transform for a catalog entry and its completed parameters (see
 // CompleteDefenseParams in defenses/catalog.h); nullptr for "none". Throws
-// DefenseError for an unknown name or a missing or bad parameter.
+// DefenseError for an unknown name, a catalog entry that is not an input
+// transform (runtime caps, the input detector), or a missing or bad
+// parameter.
 std::unique_ptr<Transform> MakeTransform(const std::string& name, const ParamMap& params);
 
 }  // namespace effrobust

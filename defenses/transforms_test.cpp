@@ -345,7 +345,15 @@ TEST(TransformImageTest, ImagesSmallerThanTheWindowsKeepTheirShape) {
 }
 
 TEST(MakeTransformTest, BuildsEveryCatalogTransformFromItsDefaults) {
+  int transforms = 0;
   for (const auto& info : DefenseCatalog()) {
+    if (info.kind == DefenseKind::kRuntimeCap || info.kind == DefenseKind::kDetector) {
+      // Not input transforms: the executors apply them.
+      EXPECT_THROW(MakeTransform(info.name, CompleteDefenseParams(info.name, {})), DefenseError)
+          << info.name;
+      continue;
+    }
+    ++transforms;
     auto t = MakeTransform(info.name, CompleteDefenseParams(info.name, {}));
     if (info.name == kDefaultDefense) {
       EXPECT_EQ(t, nullptr);
@@ -356,6 +364,7 @@ TEST(MakeTransformTest, BuildsEveryCatalogTransformFromItsDefaults) {
     const Image image = Textured(1, 16, 16);
     EXPECT_EQ(t->Apply(image).values.size(), image.values.size()) << info.name;
   }
+  EXPECT_EQ(transforms, 6);  // none and the five transforms
 }
 
 TEST(MakeTransformTest, RefusesParametersThatWereNotCompletedOrAreNotWhole) {
