@@ -127,13 +127,7 @@ class D1Executor : public UnitExecutor {
       AddViewMetrics(m, d.name, &out.metrics);
       AppendColumns(view, DefenseViewPrefix(d.name), {"label"}, &rows);
     }
-    if (options.measure.store_adversarial) {
-      TensorBlock& t = rows.tensor();
-      t.name = "adversarial";
-      t.row_shape.assign(x_adv.sizes().begin() + 1, x_adv.sizes().end());
-      torch::Tensor f = x_adv.to(torch::kFloat32).contiguous();
-      t.data.assign(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
-    }
+    if (options.measure.store_adversarial) StoreAdversarial(x_adv, &rows);
     out.rows = shard.Append(unit.id, rows);
     out.device = device_.str();
     out.device_name = device_name_;

@@ -283,13 +283,7 @@ class D2Executor : public UnitExecutor {
       AddViewMetrics(view.metrics, d.name, &out.metrics);
       AppendColumns(view.rows, DefenseViewPrefix(d.name), {}, &rows);
     }
-    if (options.measure.store_adversarial) {
-      TensorBlock& t = rows.tensor();
-      t.name = "adversarial";
-      t.row_shape.assign(x_adv.sizes().begin() + 1, x_adv.sizes().end());
-      torch::Tensor f = x_adv.to(torch::kFloat32).contiguous();
-      t.data.assign(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
-    }
+    if (options.measure.store_adversarial) StoreAdversarial(x_adv, &rows);
     out.rows = shard.Append(unit.id, rows);
     return out;
   }

@@ -51,4 +51,12 @@ void AddInputDetectorView(const InputDetectorResult& r, const std::string& name,
   AppendColumns(view, DefenseViewPrefix(name), {}, rows);
 }
 
+void StoreAdversarial(const torch::Tensor& x_adv, RowBatch* rows) {
+  TensorBlock& t = rows->tensor();
+  t.name = "adversarial";
+  t.row_shape.assign(x_adv.sizes().begin() + 1, x_adv.sizes().end());
+  const torch::Tensor f = x_adv.to(torch::kCPU, torch::kFloat32).contiguous();
+  t.data.assign(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+}
+
 }  // namespace effrobust

@@ -1,6 +1,6 @@
-// What the executors share to run a unit's defenses (issue 7 §1): the
-// unit's input transforms and timed, one-input-at-a-time application. Uses
-// torch.
+// What the executors share about a unit's inputs: its defenses' input
+// transforms and their timed, one-input-at-a-time application (issue 7 §1),
+// the input detector's view, and the stored adversarial inputs. Uses torch.
 #ifndef EFFROBUST_WORKERS_DEFENSE_INPUTS_H_
 #define EFFROBUST_WORKERS_DEFENSE_INPUTS_H_
 
@@ -45,6 +45,10 @@ InputDetectorResult UnitInputDetector(const WorkUnit& unit, const UnitDefense& d
 // view of defense `name`: its columns to `rows`, its metrics to `metrics`.
 void AddInputDetectorView(const InputDetectorResult& r, const std::string& name, RowBatch* rows,
                           std::map<std::string, double>* metrics);
+
+// Stores `x_adv` [N, ...] (one input per row) as the rows' tensor block
+// "adversarial" (float32), as `measure: store_adversarial` asks.
+void StoreAdversarial(const torch::Tensor& x_adv, RowBatch* rows);
 
 }  // namespace effrobust
 
