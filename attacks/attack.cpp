@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "common/progress.h"
 
 namespace effrobust {
 
@@ -178,6 +179,7 @@ torch::Tensor LinfSignSteps(const torch::Tensor& x0, const torch::Tensor& start,
   const torch::Tensor hi = (x0 + eps).clamp(0.0, 1.0);
   torch::Tensor xa = torch::max(torch::min(x0 + start, hi), lo);
   for (int64_t it = 0; it < iterations; ++it) {
+    ReportProgress();  // heartbeats while one batch runs long
     torch::Tensor g = InputGradient(xa, loss_of);
     torch::NoGradGuard no_grad;
     xa = xa + direction * step * g.sign();
@@ -218,6 +220,7 @@ torch::Tensor L2StepAttack::Run(VictimModel& victim, const torch::Tensor& x,
         auto loss_of = [&](const torch::Tensor& in) { return loss_(victim, in, yb); };
         torch::Tensor xa = x0.clone();
         for (int64_t it = 0; it < iterations_; ++it) {
+          ReportProgress();  // heartbeats while one batch runs long
           torch::Tensor g = InputGradient(xa, loss_of);
           torch::NoGradGuard no_grad;
           xa = xa + direction_ * step_ * g / SampleNorms(g).clamp_min(1e-12);

@@ -24,6 +24,7 @@
 #include <functional>
 
 #include "common/error.h"
+#include "common/progress.h"
 
 namespace effrobust {
 
@@ -79,6 +80,7 @@ class DeepSlothL2 : public Attack {
     };
     const double pi = std::acos(-1.0);
     for (int64_t it = 0; it < iterations_; ++it) {
+      ReportProgress();  // heartbeats while one batch runs long
       if (it > 0 && decay_every_ > 0 && it % decay_every_ == 0) radius *= (1.0 - gamma_);
       const double lr =
           lr_min_ + 0.5 * (lr_ - lr_min_) *
@@ -124,6 +126,7 @@ class DeepSlothUniversal : public Attack {
       return UniformCrossEntropyOverInternalExits(victim, (x0 + d.unsqueeze(0)).clamp(0.0, 1.0));
     };
     for (int64_t it = 0; it < iterations_; ++it) {
+      ReportProgress();  // heartbeats while one batch runs long
       torch::Tensor g = InputGradient(delta_, loss_of);
       torch::NoGradGuard no_grad;
       delta_ = (delta_ - step_ * g.sign()).clamp(-eps_, eps_);

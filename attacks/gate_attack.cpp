@@ -4,6 +4,7 @@
 
 #include "attacks/attack_util.h"
 #include "common/error.h"
+#include "common/progress.h"
 
 namespace effrobust {
 namespace attacks_internal {
@@ -76,6 +77,7 @@ torch::Tensor GateAttack::Optimise(VictimModel& victim, const torch::Tensor& x0)
     best = torch::where(better.view({-1, 1, 1, 1}), x0 + delta, best);
   };
   for (int64_t it = 0; it < iterations_; ++it) {
+    ReportProgress();  // heartbeats while one batch runs long
     std::vector<torch::Tensor> gates;
     torch::Tensor g = Gradient(victim, x0, delta, it, &gates);
     torch::NoGradGuard no_grad;

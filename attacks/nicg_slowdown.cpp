@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "common/progress.h"
 #include "data/vocabulary.h"
 
 namespace effrobust {
@@ -70,6 +71,7 @@ NicgSlowDownResult NicgSlowDown(Captioner& model, const torch::Tensor& images,
   torch::Tensor w = torch::atanh((2 * x - 1).clamp(-1 + 1e-3, 1 - 1e-3)).requires_grad_(true);
   torch::optim::Adam opt({w}, torch::optim::AdamOptions(o.lr));
   for (int64_t it = 0; it < o.iterations; ++it) {
+    ReportProgress();  // heartbeats while one batch runs long
     torch::Tensor adv = (torch::tanh(w) + 1) / 2;
     GreedyResult g = model->Greedy(adv, o.max_len);
     torch::Tensor per_sample = NicgSlowDownLoss(g);

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "common/progress.h"
 
 namespace effrobust {
 
@@ -177,6 +178,7 @@ NmtSlothResult NmtSloth(Translator& model, const Vocabulary& vocab,
   std::vector<size_t> active(n);
   for (size_t i = 0; i < n; ++i) active[i] = i;
   for (int64_t it = 0; it < o.edits && !active.empty(); ++it) {
+    ReportProgress();  // heartbeats while one batch runs long
     // Loss, gradient at the source embeddings and current steps of the active sources.
     std::vector<std::string> texts;
     for (size_t i : active) texts.push_back(r.sources[i]);

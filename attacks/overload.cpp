@@ -4,6 +4,7 @@
 
 #include "attacks/detector_attack_util.h"
 #include "common/error.h"
+#include "common/progress.h"
 
 namespace effrobust {
 
@@ -30,6 +31,7 @@ torch::Tensor Overload(Detector& model, const torch::Tensor& images, const Overl
   torch::Tensor x = x0.clone();
   const int64_t s = x.size(2);
   for (int64_t it = 0; it < o.iterations; ++it) {
+    ReportProgress();  // heartbeats while one batch runs long
     torch::Tensor adv = x.clone().requires_grad_(true);
     DetectorCandidates c = model->RawCandidates(adv);
     torch::Tensor loss = OverloadLoss(c.scores, o.threshold);

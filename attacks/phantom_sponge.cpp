@@ -4,6 +4,7 @@
 
 #include "attacks/detector_attack_util.h"
 #include "common/error.h"
+#include "common/progress.h"
 
 namespace effrobust {
 
@@ -93,6 +94,7 @@ torch::Tensor PhantomSponge(Detector& model, const torch::Tensor& images,
   if (o.lambda1 < 1) clean = CleanDetections(model, x, o.threshold);
   torch::Tensor p = torch::zeros_like(x);
   for (int64_t it = 0; it < o.iterations; ++it) {
+    ReportProgress();  // heartbeats while one batch runs long
     torch::Tensor pv = p.clone().requires_grad_(true);
     torch::Tensor loss = PhantomSpongeLoss(model, (x + pv).clamp(0, 1), clean, o);
     torch::Tensor grad = torch::autograd::grad({loss}, {pv})[0];
@@ -112,6 +114,7 @@ torch::Tensor PhantomSpongeFit(Detector& model, const torch::Tensor& fit_images,
   const int64_t n = x.size(0);
   for (int64_t e = 0; e < o.epochs; ++e) {
     for (int64_t s = 0; s < n; s += o.batch) {
+      ReportProgress();  // heartbeats while one batch runs long
       const int64_t end = std::min(n, s + o.batch);
       torch::Tensor xb = x.slice(0, s, end);
       std::vector<std::vector<Detection>> clean;

@@ -30,6 +30,7 @@
 #include "attacks/attack.h"
 #include "attacks/attack_util.h"
 #include "common/error.h"
+#include "common/progress.h"
 
 namespace effrobust {
 
@@ -108,6 +109,7 @@ class SlowFormer : public Attack {
     std::vector<int64_t> order(n);
     for (int64_t i = 0; i < n; ++i) order[i] = i;
     for (int64_t e = 0; e < o_.epochs; ++e) {
+      ReportProgress();  // heartbeats while one batch runs long
       for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
       const torch::Tensor perm = torch::tensor(order, torch::kInt64).to(x.device());
       for (int64_t b = 0; b < n; b += o_.batch) {
@@ -192,6 +194,7 @@ class SlowFormer : public Attack {
       return SampleLoss(victim, Paste(x, q), o_.halt_weight, o_.alpha).sum();
     };
     for (int64_t it = 0; it < o_.iterations; ++it) {
+      ReportProgress();  // heartbeats while one batch runs long
       torch::Tensor g = InputGradient(p, loss_of);
       torch::NoGradGuard no_grad;
       p = (p - o_.step * g.sign()).clamp(0.0, 1.0);

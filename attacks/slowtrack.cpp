@@ -5,6 +5,7 @@
 
 #include "attacks/detector_attack_util.h"
 #include "common/error.h"
+#include "common/progress.h"
 
 namespace effrobust {
 
@@ -28,6 +29,7 @@ torch::Tensor SlowTrack(Detector& model, const torch::Tensor& frames, const Slow
     weight.slice(0, k * cells / o.slices, (k + 1) * cells / o.slices).fill_(1 + o.selected_weight);
     torch::Tensor delta = torch::zeros_like(x[0]);
     for (int64_t it = 0; it < o.iterations; ++it) {
+      ReportProgress();  // heartbeats while one batch runs long
       torch::Tensor d = delta.clone().requires_grad_(true);
       DetectorCandidates c = model->RawCandidates((x + d).clamp(0, 1));
       torch::Tensor loss = ((c.scores - 1).pow(2) * weight.to(c.scores.device())).sum();

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/progress.h"
 #include "workers/worker_loop.h"
 
 namespace effrobust {
@@ -28,6 +29,7 @@ struct FakeBehaviour {
   double unit_seconds = 0;
   int hang_rank = -1;
   double hang_seconds = 0;
+  bool hang_reports_progress = false;  // the hang is one long batch of an attack
   std::atomic<int>* units_started = nullptr;
 };
 
@@ -42,7 +44,16 @@ class FakeExecutor : public UnitExecutor {
     }
     if (rank_ == b_.hang_rank && !hung_) {
       hung_ = true;
-      std::this_thread::sleep_for(std::chrono::duration<double>(b_.hang_seconds));
+      if (b_.hang_reports_progress) {
+        // No checkpoint, only an attack loop's per-iteration reports.
+        const double end = MonotonicSeconds() + b_.hang_seconds;
+        while (MonotonicSeconds() < end) {
+          ReportProgress();
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      } else {
+        std::this_thread::sleep_for(std::chrono::duration<double>(b_.hang_seconds));
+      }
     }
     const double until = MonotonicSeconds() + b_.unit_seconds;
     do {
@@ -211,6 +222,46 @@ TEST_F(CoordinatorTest, SilentWorkerLosesItsUnitAndItsLateResultIsDropped) {
     ASSERT_EQ(u.status, "done") << u.plan.unit_id;
     EXPECT_EQ(u.failures, 0);
   }
+}
+
+TEST_F(CoordinatorTest, LongBatchKeepsItsLeaseThroughTheAttacksProgressReports) {
+  // As SilentWorkerLoses... but the 3 s without a checkpoint is an attack
+  // batch whose iterations call ReportProgress(): the worker heartbeats from
+  // there, so nothing is taken away and nothing runs twice.
+  FakeBehaviour b;
+  b.hang_rank = 1;
+  b.hang_seconds = 3;
+  b.hang_reports_progress = true;
+  b.unit_seconds = 0.15;
+  CoordinatorOptions co;
+  co.policy.lease_timeout_s = 1;
+  options_.heartbeat_s = 0;
+  CoordinatorResult r = RunWith(2, b, co);
+  EXPECT_EQ(r.done, units_.size());
+  EXPECT_EQ(r.interrupted, 0u);
+  EXPECT_EQ(r.duplicates, 0u);
+  for (const auto& u : index_->Units()) {
+    ASSERT_EQ(u.status, "done") << u.plan.unit_id;
+    EXPECT_EQ(u.attempts, 1) << u.plan.unit_id;
+  }
+}
+
+TEST(ProgressHookTest, ReportsReachTheInnermostHookAndStopWhenItIsGone) {
+  int outer = 0, inner = 0;
+  ReportProgress();  // no hook: nothing happens
+  {
+    ScopedProgressHook a([&] { ++outer; });
+    ReportProgress();
+    {
+      ScopedProgressHook b([&] { ++inner; });
+      ReportProgress();
+      ReportProgress();
+    }
+    ReportProgress();
+  }
+  ReportProgress();
+  EXPECT_EQ(outer, 2);
+  EXPECT_EQ(inner, 2);
 }
 
 TEST_F(CoordinatorTest, DrainLetsBusyWorkersFinishAndLeavesTheRestPending) {

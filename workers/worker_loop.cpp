@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/progress.h"
 #include "common/stop_signal.h"
 #include "orchestrator/experiment.h"
 #include "results/unit_record.h"
@@ -25,6 +26,8 @@ std::string HostName() {
 namespace {
 
 constexpr double kNever = std::numeric_limits<double>::infinity();
+// At most this often, a progress report from inside a batch runs a checkpoint.
+constexpr double kProgressCheckpointSeconds = 0.1;
 
 // The context of one unit: heartbeats to rank 0, drain detection. Messages
 // other than Drain that arrive meanwhile are kept for the main loop.
@@ -168,6 +171,15 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
       MaybeInjectFault(unit, id.report_rank);
       LeaseContext context(t, unit, token, options, &inbox);
       context.Checkpoint();  // a drain may already be under way
+      // Attack loops report each iteration (common/progress.h): checkpoint from
+      // there too, so one long batch does not outlast the lease timeout.
+      double last_progress = MonotonicSeconds();
+      ScopedProgressHook progress([&context, &last_progress] {
+        const double now = MonotonicSeconds();
+        if (now - last_progress < kProgressCheckpointSeconds) return;
+        last_progress = now;
+        context.Checkpoint();
+      });
       ShardWriter& shard = *open.writer;
       UnitExecutor::Output out = executor.Execute(unit, options, shard, context);
       report.shard_file = open.file;

@@ -3,9 +3,11 @@
 // the summary, repeat; on Stop, close (rename) the shard and say so.
 // Errors inside a unit are caught here — the unit boundary — and reported as
 // a failed unit; the worker goes on. While a unit runs, the executor calls
-// UnitContext::Checkpoint() between batches: heartbeats go out and a drain
-// (from rank 0 or a stop signal to this process) is noticed; once the drain
-// grace has passed the unit is abandoned and reported interrupted.
+// UnitContext::Checkpoint() between batches, and the attacks' iteration loops
+// call ReportProgress() (common/progress.h), which the worker turns into a
+// checkpoint at most every 0.1 s: heartbeats go out and a drain (from rank 0
+// or a stop signal to this process) is noticed; once the drain grace has
+// passed the unit is abandoned and reported interrupted.
 // Torch-free. One thread.
 #ifndef EFFROBUST_WORKERS_WORKER_LOOP_H_
 #define EFFROBUST_WORKERS_WORKER_LOOP_H_
