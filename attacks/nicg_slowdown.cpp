@@ -74,6 +74,7 @@ NicgSlowDownResult NicgSlowDown(Captioner& model, const torch::Tensor& images,
     ReportProgress();  // heartbeats while one batch runs long
     torch::Tensor adv = (torch::tanh(w) + 1) / 2;
     GreedyResult g = model->Greedy(adv, o.max_len);
+    r.batch_steps += g.logits.size(1);
     torch::Tensor per_sample = NicgSlowDownLoss(g);
     torch::Tensor dist = Distance(adv, x, l2);
     torch::Tensor loss = (per_sample + o.c * torch::relu(dist - o.budget)).sum();

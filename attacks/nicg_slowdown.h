@@ -37,6 +37,8 @@ struct NicgSlowDownResult {
   torch::Tensor images;          // [B, 1, S, S] adversarial (or clean) images
   std::vector<int64_t> steps;    // decoder steps of each kept image
   std::vector<double> distance;  // d(x_adv, x) of each kept image
+  int64_t batch_steps = 0;       // greedy steps the batch ran, summed over the iterations
+                                 // (the attack's decoder work is batch_steps x B)
 };
 
 // NICGSlowDown's objective without the budget penalty, per sample [B]:
