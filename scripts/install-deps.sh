@@ -5,6 +5,9 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake ninja-build ccache git pkg-config
   libtorch-dev
+  # Python with the same LibTorch 1.13 (libtorch1.13), for the Python reference benches
+  # (bench/reference/, run with /usr/bin/python3) and the tests that compare against them.
+  python3-torch
   # Debian's libtorch links libblas.so.3; the default alternative is the reference BLAS, 5x slower
   # on our ViT than OpenBLAS (docs/performance.md). The OpenMP build follows torch::set_num_threads.
   libopenblas0-openmp
