@@ -10,8 +10,9 @@ and the ratio ours / Python.
 Steps: (1) `bench_reference export` writes the victims' parameters, the inputs
 (Fashion-MNIST test images; test scenes as data/scenes.cpp makes them) and our
 reference outputs to WORK; (2) `run.py check` shows that the Python models
-give the same outputs (allclose); (3) each (family, batch) is timed once per
-side in its own process, after an untimed warm-up call, C++ first.
+give the same outputs (allclose); (3) each (family, batch) is timed REPEATS
+times per side, alternating C++ and Python, each run in its own process after
+an untimed warm-up call; the table shows each side's best run.
 
 Rates: "samples/s" is attacked samples per second at the catalog's iteration
 count (DeepSloth L-inf 30, NICGSlowDown 100): sample-iterations per second
@@ -97,6 +98,10 @@ def main():
     p.add_argument("--work", default=None,
                    help="where the exported models and inputs go (default BUILD/bench-reference)")
     p.add_argument("--threads", type=int, default=1, help="torch threads on both sides (default 1)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="timed runs per side and row, best kept (default 3)")
+    p.add_argument("--bench", default=None,
+                   help="our bench binary (default BUILD/bench/bench_reference)")
     p.add_argument("--batches", default="1,32,256", help="batch sizes (default 1,32,256)")
     p.add_argument("--families", default="deepsloth,nicg",
                    help="deepsloth and/or nicg (default both)")
@@ -107,7 +112,7 @@ def main():
     p.add_argument("--skip-check", action="store_true", help="do not run the parity check")
     args = p.parse_args()
     work = args.work or os.path.join(args.build, "bench-reference")
-    bench = os.path.join(args.build, "bench", "bench_reference")
+    bench = args.bench or os.path.join(args.build, "bench", "bench_reference")
     effrobust = os.path.join(args.build, "effrobust")
 
     missing = []
@@ -141,13 +146,17 @@ def main():
             its, calls = PLAN[family].get(b, (DEFAULT_ITERATIONS[family], 1))
             common = ["--family", family, "--data", work, "--batch", str(b), "--calls", str(calls),
                       "--iterations", str(its), "--threads", str(args.threads)]
-            ours = result(run([bench, "time", "--model",
-                               args.sdn if family == "deepsloth" else args.captioner] + common))
-            ref = result(run([args.python, os.path.join(HERE, "run.py"), "time"] + common))
-            rows.append((family, b, its, calls, ours, ref))
+            model = args.sdn if family == "deepsloth" else args.captioner
+            ours, ref = [], []
+            for _ in range(max(1, args.repeats)):
+                ours.append(result(run([bench, "time", "--model", model] + common)))
+                ref.append(result(run([args.python, os.path.join(HERE, "run.py"), "time"] +
+                                      common)))
+            best = lambda runs: min(runs, key=lambda r: float(r["seconds"]))  # noqa: E731
+            rows.append((family, b, its, calls, best(ours), best(ref)))
 
     print()
-    print("Machine: " + machine(args.threads))
+    print("Machine: " + machine(args.threads) + f"; best of {args.repeats} runs per side")
     print("samples/s: attacked samples per second at the catalog's iteration count "
           "(DeepSloth L-inf 30, NICGSlowDown L2 100); rows with fewer iterations are "
           "normalised via sample-iterations/s.")
@@ -163,7 +172,7 @@ def main():
         p_s, p_w = rates(ref, family)
         ratio = o_s / p_s
         name = "DeepSloth L-inf" if family == "deepsloth" else "NICGSlowDown L2"
-        print(f"| {name} | {b} | {its} x {calls} | {o_s:.2f} | {p_s:.2f} | {ratio:.2f} "
+        print(f"| {name} | {b} | {its} x {calls} | {o_s:.3g} | {p_s:.3g} | {ratio:.2f} "
               f"| {o_w:.0f} | {p_w:.0f} | {o_w / p_w:.2f} |")
         worst = ratio if worst is None else min(worst, ratio)
         if b == 1:
