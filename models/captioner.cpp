@@ -119,10 +119,15 @@ DecoderState CaptionerImpl::InitState(const torch::Tensor& features) {
 
 torch::Tensor CaptionerImpl::Step(const torch::Tensor& features, const torch::Tensor& tokens,
                                   DecoderState* state) {
-  torch::Tensor e = embed_(tokens);                                          // [B, E]
-  torch::Tensor scores = att_v_(torch::tanh(att_feat_(features) +
-                                            att_hidden_(state->h).unsqueeze(1)))
-                             .squeeze(-1);                                   // [B, R]
+  return StepProjected(features, att_feat_(features), tokens, state);
+}
+
+torch::Tensor CaptionerImpl::StepProjected(const torch::Tensor& features,
+                                           const torch::Tensor& projected,
+                                           const torch::Tensor& tokens, DecoderState* state) {
+  torch::Tensor e = embed_(tokens);  // [B, E]
+  torch::Tensor scores =
+      att_v_(torch::tanh(projected + att_hidden_(state->h).unsqueeze(1))).squeeze(-1);  // [B, R]
   torch::Tensor alpha = torch::softmax(scores, 1);
   torch::Tensor ctx = (alpha.unsqueeze(-1) * features).sum(1);              // [B, C]
   torch::Tensor in = torch::cat({e, ctx}, 1);
@@ -157,6 +162,7 @@ GreedyResult CaptionerImpl::Greedy(const torch::Tensor& images, int64_t max_len)
   if (max_len < 1) throw ModelError("max_len must be >= 1, got " + std::to_string(max_len));
   const int64_t b = images.size(0);
   torch::Tensor f = Encode(images);
+  const torch::Tensor projected = att_feat_(f);  // the same at every step
   DecoderState s = InitState(f);
   torch::Tensor tokens =
       torch::full({b}, Vocabulary::kStart, torch::dtype(torch::kInt64).device(images.device()));
@@ -168,7 +174,7 @@ GreedyResult CaptionerImpl::Greedy(const torch::Tensor& images, int64_t max_len)
   int64_t alive = b;
   std::vector<torch::Tensor> logits;
   for (int64_t t = 0; t < max_len && alive > 0; ++t) {
-    torch::Tensor l = Step(f, tokens, &s);
+    torch::Tensor l = StepProjected(f, projected, tokens, &s);
     logits.push_back(l);
     tokens = l.argmax(1).detach();
     torch::Tensor host = tokens.cpu();

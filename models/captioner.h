@@ -94,6 +94,8 @@ class CaptionerImpl : public torch::nn::Module {
   // Greedy decoding from <start> until <end> or max_len tokens; each sample
   // stops on its own (the batch runs until every sample stopped). The
   // logits keep the graph to the images unless called under NoGradGuard.
+  // Same logits as calling Step at every step, but the attention
+  // projection of the features is computed once per call.
   GreedyResult Greedy(const torch::Tensor& images, int64_t max_len);
 
   const CaptionerConfig& config() const { return config_; }
@@ -103,6 +105,11 @@ class CaptionerImpl : public torch::nn::Module {
   void set_input_stage(InputStage stage) { input_stage_ = std::move(stage); }
 
  private:
+  // Step given projected = att_feat_(features), which does not change
+  // between the steps of one decoding.
+  torch::Tensor StepProjected(const torch::Tensor& features, const torch::Tensor& projected,
+                              const torch::Tensor& tokens, DecoderState* state);
+
   CaptionerConfig config_;
   InputStage input_stage_;
 
