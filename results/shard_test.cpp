@@ -150,7 +150,7 @@ TEST_F(ShardTest, RejectsUnitIdLongerThan16Chars) {
 TEST_F(ShardTest, LargeAppendsSpanManyChunks) {
   const std::string path = Path("big.h5");
   auto w = CreateHdf5Shard(path, {});
-  const size_t n = 40000;  // > 2 column chunks of 16384 rows
+  const size_t n = 40000;  // many column chunks of 1024 rows
   w->Append("aaaaaaaaaaaaaaaa", MakeBatch(0, n, false));
   w->Append("bbbbbbbbbbbbbbbb", MakeBatch(static_cast<int64_t>(n), n, false));
   w->Close();
