@@ -17,6 +17,8 @@ PACKAGES=(
   # OpenCV: resizing Fashion-MNIST items into scenes (data/scenes.cpp); JPEG (imgcodecs) and
   # non-local means (photo) for the input-transform defenses (defenses/transforms.cpp).
   libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-photo-dev
+  # nlohmann/json, header-only: the Karpathy-style captions JSON reader (data/caption_json.cpp).
+  nlohmann-json3-dev
   # dlib, header-only parts: Hungarian assignment and small matrices for the tracker (models/
   # byte_tracker.cpp) and MOTA (evaluation/mota.cpp).
   libdlib-dev
