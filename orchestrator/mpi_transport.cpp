@@ -57,7 +57,7 @@ class MpiTransport : public Transport {
       }
       if (MonotonicSeconds() >= deadline) return false;
       std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
-      sleep_us = std::min(sleep_us * 2, 2000);  // back off to 2 ms: no busy spin
+      sleep_us = std::min(sleep_us * 2, 500);  // back off to 0.5 ms: no busy spin
     }
   }
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <map>
@@ -10,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/process_memory.h"
 #include "common/progress.h"
 #include "common/stop_signal.h"
 #include "orchestrator/experiment.h"
@@ -193,6 +195,11 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
       // The unit's completion record, after its rows: what `index rebuild` reads.
       shard.AppendUnitRecord(unit.id,
                               EncodeUnitRecord(unit.ToPlan(), CompletionOf(report, options.run_id)));
+      const ProcessMemory memory = ReadProcessMemory();
+      char line[160];
+      std::snprintf(line, sizeof line, "unit %s done in %.2f s; worker RSS %.1f MiB, peak %.1f MiB",
+                    unit.id.c_str(), report.wall_seconds, memory.rss_mib, memory.peak_mib);
+      LogInfo(line);
     } catch (const UnitInterrupted& e) {
       report.outcome = UnitOutcome::kInterrupted;
       report.error = e.what();
