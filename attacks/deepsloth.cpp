@@ -28,23 +28,37 @@
 
 namespace effrobust {
 
-torch::Tensor DeepSlothLoss(const std::vector<torch::Tensor>& exit_logits) {
+namespace {
+
+// The DeepSloth loss over the first `count` entries of `exit_logits`.
+torch::Tensor UniformCrossEntropy(const std::vector<torch::Tensor>& exit_logits, size_t count) {
   torch::Tensor loss = torch::zeros({}, exit_logits.at(0).options());
-  for (size_t i = 0; i + 1 < exit_logits.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     auto logp = torch::log(torch::softmax(exit_logits[i], 1) + 1e-9);
     loss = loss - logp.mean(1).sum();
   }
   return loss;
 }
 
+}  // namespace
+
+torch::Tensor DeepSlothLoss(const std::vector<torch::Tensor>& exit_logits) {
+  return UniformCrossEntropy(exit_logits, exit_logits.empty() ? 0 : exit_logits.size() - 1);
+}
+
 namespace {
 
 using namespace attacks_internal;
 
-// Sum over samples of the DeepSloth loss (see top of file).
+// Sum over samples of the DeepSloth loss (see top of file). The final exit
+// is not in the loss, so its block and head are not run (issue 8).
 torch::Tensor UniformCrossEntropyOverInternalExits(VictimModel& victim, const torch::Tensor& in) {
   RequireFamily("deepsloth", victim, kFamilyEarlyExit);
-  return DeepSlothLoss(victim.Forward(in).exit_logits);
+  const std::vector<torch::Tensor> internal = victim.InternalExitLogits(in);
+  if (internal.empty()) {
+    throw AttackError("deepsloth needs a model with at least two exits (one internal)");
+  }
+  return UniformCrossEntropy(internal, internal.size());
 }
 
 class DeepSlothL2 : public Attack {

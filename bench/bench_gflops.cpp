@@ -29,6 +29,7 @@
 #include "attacks/d2_params.h"
 #include "attacks/nicg_slowdown.h"
 #include "attacks/overload.h"
+#include "common/host_allocator.h"
 #include "common/log.h"
 #include "data/fashion_mnist.h"
 #include "data/scenes.h"
@@ -227,6 +228,7 @@ int Main(int argc, char** argv) {
 }  // namespace effrobust
 
 int main(int argc, char** argv) {
+  effrobust::TuneHostAllocator();  // as the effrobust binary does
   try {
     return effrobust::Main(argc, argv);
   } catch (const std::exception& e) {

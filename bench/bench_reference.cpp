@@ -28,6 +28,7 @@
 #include "attacks/d2_params.h"
 #include "attacks/deepsloth.h"
 #include "attacks/nicg_slowdown.h"
+#include "common/host_allocator.h"
 #include "common/log.h"
 #include "data/fashion_mnist.h"
 #include "data/scenes.h"
@@ -304,6 +305,7 @@ int Export(const Args& args) {
 }  // namespace effrobust
 
 int main(int argc, char** argv) {
+  effrobust::TuneHostAllocator();  // as the effrobust binary does
   using namespace effrobust;
   const std::string command = argc > 1 ? argv[1] : "";
   if (command == "--help" || command == "-h") {

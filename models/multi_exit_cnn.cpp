@@ -142,10 +142,18 @@ std::vector<torch::Tensor> MultiExitCnnImpl::ForwardAll(const torch::Tensor& x,
 }
 
 std::vector<torch::Tensor> MultiExitCnnImpl::ForwardAll(const torch::Tensor& x) {
+  return ForwardExits(x, blocks_.size());
+}
+
+std::vector<torch::Tensor> MultiExitCnnImpl::ForwardExits(const torch::Tensor& x, size_t count) {
+  if (count > blocks_.size()) {
+    throw ModelError("ForwardExits: " + std::to_string(count) + " exits asked of a model with " +
+                     std::to_string(blocks_.size()));
+  }
   std::vector<torch::Tensor> out;
-  out.reserve(blocks_.size());
+  out.reserve(count);
   torch::Tensor h = x;
-  for (size_t i = 0; i < blocks_.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     h = blocks_[i]->forward(h);
     out.push_back(heads_[i]->forward(h));
   }

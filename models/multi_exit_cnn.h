@@ -31,6 +31,10 @@ class MultiExitCnnImpl : public torch::nn::Module {
   // computed in one differentiable pass (what attacks and training use).
   std::vector<torch::Tensor> ForwardAll(const torch::Tensor& x);
 
+  // The logits of the first `count` exits (0 <= count <= K), running only the
+  // blocks they need: ForwardAll(x) cut to `count` entries, bit for bit.
+  std::vector<torch::Tensor> ForwardExits(const torch::Tensor& x, size_t count);
+
   // ForwardAll that also reports every layer to `ledger` (stage = block
   // index; FLOPs by the ExitFlops() conventions) and, if `activations` is
   // given, appends every ReLU output to it. Either may be null.

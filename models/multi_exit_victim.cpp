@@ -10,6 +10,11 @@ namespace effrobust {
 MultiExitVictim::MultiExitVictim(MultiExitCnn model, std::map<std::string, double> thresholds)
     : model_(std::move(model)), thresholds_(std::move(thresholds)) {}
 
+std::vector<torch::Tensor> MultiExitVictim::InternalExitLogits(const torch::Tensor& x) {
+  const size_t k = model_->config().channels.size();
+  return model_->ForwardExits(x, k - 1);
+}
+
 VictimOutputs MultiExitVictim::Forward(const torch::Tensor& x, bool keep_activations) {
   VictimOutputs out;
   out.exit_logits =

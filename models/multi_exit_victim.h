@@ -24,6 +24,8 @@ class MultiExitVictim : public VictimModel {
   int64_t num_classes() const override { return model_->config().num_classes; }
   torch::nn::Module& module() override { return *model_; }
   VictimOutputs Forward(const torch::Tensor& x, bool keep_activations) override;
+  // Skips the final block and head (about a third of the forward FLOPs).
+  std::vector<torch::Tensor> InternalExitLogits(const torch::Tensor& x) override;
   std::vector<std::string> OperatingPoints() const override;
   std::string metric_name() const override { return "exit"; }
   DynamicResult Measure(const torch::Tensor& x, const std::string& point) override;

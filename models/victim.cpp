@@ -9,4 +9,13 @@ void VictimModel::SetExitCap(int64_t /*k*/) {
                    " family");
 }
 
+std::vector<torch::Tensor> VictimModel::InternalExitLogits(const torch::Tensor& x) {
+  std::vector<torch::Tensor> exits = Forward(x, false).exit_logits;
+  if (exits.empty()) {
+    throw ModelError("the " + family() + " family has no early exits (internal exit logits)");
+  }
+  exits.pop_back();
+  return exits;
+}
+
 }  // namespace effrobust

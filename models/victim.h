@@ -84,6 +84,12 @@ class VictimModel {
   // family without exits (the default).
   virtual void SetExitCap(int64_t k);
 
+  // early_exit: the logits of every exit but the final one (K - 1 tensors
+  // [B, classes]), differentiable: what DeepSloth follows. Equal to
+  // Forward(x).exit_logits without its last entry (the default does exactly
+  // that); an adapter may skip the layers only the final exit needs.
+  virtual std::vector<torch::Tensor> InternalExitLogits(const torch::Tensor& x);
+
   bool is_training() { return module().is_training(); }
 };
 

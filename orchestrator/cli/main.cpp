@@ -16,6 +16,7 @@
 
 #include "attacks/catalog.h"
 #include "common/error.h"
+#include "common/host_allocator.h"
 #include "common/log.h"
 #include "common/stop_signal.h"
 #include "common/value.h"
@@ -573,6 +574,7 @@ int ListAttacks() {
 }
 
 int Main(int argc, char** argv) {
+  TuneHostAllocator();  // before any thread or tensor (common/host_allocator.h)
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
       !std::strcmp(argv[1], "help")) {
     std::printf("%s", kUsage);
