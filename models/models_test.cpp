@@ -16,6 +16,7 @@
 #include "evaluation/early_exit.h"
 #include "models/checkpoint.h"
 #include "models/multi_exit_cnn.h"
+#include "models/multi_exit_victim.h"
 #include "models/trainer.h"
 
 namespace effrobust {
@@ -119,6 +120,28 @@ TEST(MultiExitCnn, ForwardAllGivesOneLogitTensorPerExit) {
     EXPECT_EQ(o.size(0), 3);
     EXPECT_EQ(o.size(1), 10);
   }
+}
+
+TEST(MultiExitCnn, InternalExitLogitsEqualForwardWithoutTheFinalExitAndCarryGradients) {
+  torch::manual_seed(3);
+  MultiExitCnn m;
+  m->eval();
+  MultiExitVictim victim(m, {});
+  const torch::Tensor x = torch::rand({4, 1, 28, 28});
+  const std::vector<torch::Tensor> all = victim.Forward(x, false).exit_logits;
+  const torch::Tensor leaf = x.clone().requires_grad_(true);
+  const std::vector<torch::Tensor> internal = victim.InternalExitLogits(leaf);
+  ASSERT_EQ(internal.size(), all.size() - 1);
+  for (size_t i = 0; i < internal.size(); ++i) {
+    EXPECT_TRUE(torch::equal(internal[i].detach(), all[i])) << "exit " << i;
+  }
+  // The default (VictimModel's) drops the final exit of Forward: same values.
+  std::vector<torch::Tensor> by_default = victim.VictimModel::InternalExitLogits(x);
+  ASSERT_EQ(by_default.size(), internal.size());
+  EXPECT_TRUE(torch::equal(by_default.back(), internal.back().detach()));
+  const torch::Tensor g = torch::autograd::grad({internal.back().sum()}, {leaf})[0];
+  EXPECT_GT(g.abs().sum().item<double>(), 0.0);
+  EXPECT_THROW(m->ForwardExits(x, 6), ModelError);
 }
 
 TEST(MultiExitCnn, ExitFlopsIncreaseAndLastIsFullCost) {
