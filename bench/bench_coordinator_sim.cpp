@@ -1,16 +1,18 @@
 // Coordinator simulation (issue 8 section 3): the real coordinator (rank 0's
-// loop, a real SQLite index, real HDF5 shards) drives N simulated workers,
+// loop and a real SQLite index) drives N simulated workers (the real worker loop),
 // threads over the in-process transport, that sleep for unit durations drawn
 // from a real run's distribution (the wall_seconds of the done units in an
 // index.sqlite), scaled to a chosen mean so that the run takes seconds. Each
 // simulated unit then appends one row to its worker's shard, as a real unit
-// appends its rows. Prints, per worker count, how busy the workers were:
+// appends its rows (kept in memory: see MemoryShard). Prints, per worker
+// count, how busy the workers were:
 //  * busy: time spent in units / (N x run time), the whole run including the
 //    tail where the queue is empty and workers wait for the last units;
 //  * steady: the same over [0, last assignment], while work was queued, which
 //    is what the coordinator controls.
-// With --trivial the units do not sleep: the figure is then the in-process
-// dispatch rate (units/s) of the coordinator itself. Asserts nothing.
+// With --trivial the units do not sleep and write real HDF5 shards: the
+// figure is then the in-process dispatch rate (units/s) of the coordinator,
+// each unit's 1-row append included. Asserts nothing.
 #include <stdlib.h>
 #include <sys/resource.h>
 
@@ -52,6 +54,37 @@ constexpr char kUsage[] =
 struct Interval {
   double begin, end;
 };
+
+// A worker's shard kept in memory. In a run every worker is its own process
+// with its own HDF5 library; 1024 workers in one process share one, whose
+// global ID table makes every flush visit the datasets of all 1024 open
+// shards (H5I_iterate: half the CPU time of the simulation). bench_storage
+// measures the HDF5 append itself.
+class MemoryShard : public ShardWriter {
+ public:
+  explicit MemoryShard(std::string path) : final_(std::move(path)), temp_(final_ + ".tmp") {}
+  RowRange Append(const std::string&, const RowBatch& rows) override {
+    const int64_t begin = rows_;
+    rows_ += static_cast<int64_t>(rows.rows());
+    return {begin, rows_};
+  }
+  void AppendUnitRecord(const std::string&, const std::string& record) override {
+    records_.push_back(record);
+  }
+  int64_t row_count() const override { return rows_; }
+  void Close() override {}
+  const std::string& final_path() const override { return final_; }
+  const std::string& temp_path() const override { return temp_; }
+
+ private:
+  std::string final_, temp_;
+  int64_t rows_ = 0;
+  std::vector<std::string> records_;
+};
+
+std::unique_ptr<ShardWriter> OpenMemoryShard(const std::string& path, const ShardAttributes&) {
+  return std::make_unique<MemoryShard>(path);
+}
 
 // Sleeps for the unit's drawn duration, then appends one row.
 class SleepExecutor : public UnitExecutor {
@@ -102,7 +135,8 @@ struct SimResult {
   double last_assign = 0;
 };
 
-SimResult Simulate(int workers, int64_t total_units, const std::vector<double>& durations) {
+SimResult Simulate(int workers, int64_t total_units, const std::vector<double>& durations,
+                   bool memory_shards) {
   char tmpl[] = "/tmp/effrobust-sim-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
   std::filesystem::create_directories(dir + "/shards");
@@ -129,7 +163,11 @@ SimResult Simulate(int workers, int64_t total_units, const std::vector<double>& 
     threads.emplace_back([&, w] {
       auto t = hub.Endpoint(w);
       SleepExecutor exec(&durations, &busy[w - 1], t0);
-      RunWorker(*t, exec, {w, "sim"});
+      if (memory_shards) {
+        RunWorker(*t, exec, {w, "sim"}, OpenMemoryShard);
+      } else {
+        RunWorker(*t, exec, {w, "sim"});
+      }
     });
   }
   CoordinatorOptions co;
@@ -207,7 +245,7 @@ int Main(int argc, char** argv) {
 
   if (trivial) {
     for (int w : workers) {
-      const SimResult r = Simulate(w, trivial_units, {});
+      const SimResult r = Simulate(w, trivial_units, {}, /*memory_shards=*/false);
       std::printf(
           "coordinator (in-process transport) %4d workers: %zu trivial units in %.2f s = "
           "%.0f units/s (each: assign + 1-row HDF5 append/flush + SQLite commit)\n",
@@ -242,7 +280,7 @@ int Main(int argc, char** argv) {
       work += d;
       longest = std::max(longest, d);
     }
-    const SimResult r = Simulate(w, total, durations);
+    const SimResult r = Simulate(w, total, durations, /*memory_shards=*/true);
     const double bound = std::max(work / w, longest);
     std::printf(
         "simulated %4d workers, %5lld units: %.2f s (lower bound %.2f s); busy %.1f %% of "

@@ -111,7 +111,9 @@ std::string FirstLine(const std::string& command) {
 
 }  // namespace
 
-std::string GitCommit() {
+namespace {
+
+std::string AskGitCommit() {
   // The checkout the binary was built from, asked at run time so that a
   // commit made after configuring is still reported; "-dirty" marks
   // uncommitted changes. Falls back to the commit seen at configure time.
@@ -122,6 +124,15 @@ std::string GitCommit() {
     head += "-dirty";
   }
   return head;
+}
+
+}  // namespace
+
+std::string GitCommit() {
+  // Spawning git for every shard cost ~10 ms of CPU each; 1024 simulated
+  // workers opening their shards at once spent seconds on it (issue 8).
+  static const std::string commit = AskGitCommit();
+  return commit;
 }
 
 SlurmProvenance SlurmFromEnvironment() {

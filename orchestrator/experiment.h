@@ -75,7 +75,8 @@ CoordinatorOptions CoordinatorOptionsFor(const PreparedRun& run, bool quiet);
 std::string IndexPath(const std::string& run_dir);
 
 // Git commit of the checkout this binary was built from, "-dirty" if it has
-// uncommitted changes ("unknown" outside a checkout).
+// uncommitted changes ("unknown" outside a checkout). Asked once per process
+// (two `git` runs) and remembered: every shard a worker opens records it.
 std::string GitCommit();
 
 // The Slurm job this process runs in, for provenance in runs rows and shard

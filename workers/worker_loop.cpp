@@ -96,7 +96,8 @@ void MaybeInjectFault(const WorkUnit& unit, int rank) {
 
 }  // namespace
 
-void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
+void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id,
+               const ShardOpener& open_shard) {
   // One open shard per model and set of defenses: models of different
   // families write different columns, every defense adds its view's
   // columns, and a shard holds one schema.
@@ -165,7 +166,7 @@ void RunWorker(Transport& t, UnitExecutor& executor, const WorkerIdentity& id) {
                                  {"git_commit", GitCommit()},
                                  {"slurm_job_id", slurm.job_id},
                                  {"slurm_restart_count", std::to_string(slurm.restart_count)}};
-        open.writer = CreateHdf5Shard(options.run_dir + "/" + shard_file, attrs);
+        open.writer = open_shard(options.run_dir + "/" + shard_file, attrs);
       }
       LogInfo("unit " + unit.id + ": " + unit.model + " " + unit.attack + " " +
               CanonicalJson(unit.params) + " samples [" + std::to_string(unit.begin) + ", " +

@@ -12,7 +12,9 @@
 #ifndef EFFROBUST_WORKERS_WORKER_LOOP_H_
 #define EFFROBUST_WORKERS_WORKER_LOOP_H_
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "orchestrator/plan.h"
@@ -61,8 +63,13 @@ struct WorkerIdentity {
 // Test hook: EFFROBUST_TEST_FAULT="ATTACK@RANK" (RANK may be "*") makes units
 // of that attack fail on that worker rank with an injected error, to
 // exercise retries end to end; unset in normal runs.
-void RunWorker(Transport& transport, UnitExecutor& executor,
-               const WorkerIdentity& identity);
+// `open_shard` creates this worker's shards (CreateHdf5Shard in runs; the
+// coordinator simulation, bench/bench_coordinator_sim.cpp, keeps rows in
+// memory because 1024 in-process workers would share one HDF5 library).
+using ShardOpener = std::function<std::unique_ptr<ShardWriter>(const std::string& final_path,
+                                                               const ShardAttributes& attrs)>;
+void RunWorker(Transport& transport, UnitExecutor& executor, const WorkerIdentity& identity,
+               const ShardOpener& open_shard = CreateHdf5Shard);
 
 // This machine's host name.
 std::string HostName();
