@@ -413,6 +413,21 @@ void RequireMethod(const Contract& c, const torch::jit::Module& m, const std::st
   }
 }
 
+// The D1 executor runs classifiers on fashion-mnist only: the declared input
+// and classes must be its.
+void CheckDataset(const Contract& c, const std::string& dataset) {
+  if (dataset.empty()) return;
+  if (dataset != "fashion-mnist") {
+    Fail(c, "dataset '" + dataset + "' is not one a D1 victim runs on (allowed: fashion-mnist)");
+  }
+  if (c.in_channels != 1 || c.image_size != 28 || c.num_classes != 10) {
+    Fail(c, "declares " + std::to_string(c.in_channels) + "x" + std::to_string(c.image_size) +
+                "x" + std::to_string(c.image_size) + " inputs and " +
+                std::to_string(c.num_classes) + " classes, but dataset '" + dataset +
+                "' has 1x28x28 images and 10 classes");
+  }
+}
+
 }  // namespace
 
 bool IsTorchScriptVictimFile(const std::string& path) {
@@ -527,6 +542,7 @@ LoadedVictim LoadTorchScriptVictim(const std::string& path, const std::string& f
                       : "infer(self, x: Tensor) -> Tensor");
     c.has_infer = true;
   }
+  CheckDataset(c, dataset);
   m.eval();
   ScriptHolder holder(m);
   auto victim = std::make_unique<TorchScriptVictim>(holder, c);

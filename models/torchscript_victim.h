@@ -55,7 +55,9 @@ std::string TorchScriptFamilyOf(const std::string& path);
 // returns outputs of the declared shapes. If `family` is not empty, the
 // module must declare it. The victim is in eval mode with parameters
 // frozen; meta.arch is "torchscript", meta.name the file stem, meta.dataset
-// `dataset`, meta.exit_flops/thresholds those of an early-exit module.
+// `dataset`, meta.exit_flops/thresholds those of an early-exit module. A
+// non-empty `dataset` must be one D1 victims run on (fashion-mnist) and fit
+// the declared in_channels/image_size/num_classes.
 // Throws ModelError naming the file and what is missing or wrong (and what
 // was expected).
 LoadedVictim LoadTorchScriptVictim(const std::string& path, const std::string& family = "",

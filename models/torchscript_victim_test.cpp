@@ -187,6 +187,29 @@ TEST_F(TorchScriptVictimTest, ContractErrorsNameTheFileAndWhatIsMissingOrWrong) 
   EXPECT_NE(e.find("declares effrobust_family 'early_exit', not 'skip_gate'"), std::string::npos)
       << e;
 
+  // The dummy batch has the declared size; the dataset must fit it.
+  EXPECT_EQ(LoadError("ee_rgb32.pt"), "");
+  try {
+    LoadTorchScriptVictim(File("ee_rgb32.pt"), "early_exit", "fashion-mnist");
+    e = "";
+  } catch (const ModelError& err) {
+    e = err.what();
+  }
+  EXPECT_NE(e.find("declares 3x32x32 inputs and 10 classes, but dataset 'fashion-mnist' has "
+                   "1x28x28 images and 10 classes"),
+            std::string::npos)
+      << e;
+  try {
+    LoadTorchScriptVictim(File("early_exit.pt"), "early_exit", "fashion-mnist-scenes");
+    e = "";
+  } catch (const ModelError& err) {
+    e = err.what();
+  }
+  EXPECT_NE(e.find("dataset 'fashion-mnist-scenes' is not one a D1 victim runs on (allowed: "
+                   "fashion-mnist)"),
+            std::string::npos)
+      << e;
+
   e = LoadError("missing.pt");
   EXPECT_NE(e.find("missing.pt' is missing"), std::string::npos) << e;
 

@@ -11,6 +11,7 @@ contract checks:
     ee_no_method.pt      early_exit without forward_exits
     ee_bad_shape.pt      early_exit whose exit logits have 5 classes, not 10
     ee_no_thresholds.pt  early_exit without exit_thresholds
+    ee_rgb32.pt          early_exit for 3x32x32 images (loads; not for fashion-mnist)
     sg_no_flops.pt       skip_gate without block_flops
     at_bad_active.pt     adaptive_token whose `active` is [B] instead of [B, L]
 """
@@ -293,6 +294,16 @@ class NoThresholds(EarlyExitNet):
         del self.exit_thresholds
 
 
+class WrongInput(EarlyExitNet):
+    """A valid early_exit victim for 3x32x32 images (not Fashion-MNIST's)."""
+
+    def __init__(self):
+        super().__init__()
+        self.in_channels = 3
+        self.image_size = 32
+        self.stages[0] = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+
+
 class NoBlockFlops(SkipGateNet):
     def __init__(self):
         super().__init__()
@@ -394,6 +405,7 @@ def main():
     save(NoMethod(), os.path.join(out, "ee_no_method.pt"))
     save(BadShape(), os.path.join(out, "ee_bad_shape.pt"))
     save(NoThresholds(), os.path.join(out, "ee_no_thresholds.pt"))
+    save(WrongInput(), os.path.join(out, "ee_rgb32.pt"))
     save(NoBlockFlops(), os.path.join(out, "sg_no_flops.pt"))
     save(BadActive(), os.path.join(out, "at_bad_active.pt"))
 
