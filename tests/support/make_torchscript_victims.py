@@ -142,9 +142,9 @@ class SkipGateNet(nn.Module):
         c = 16
         self.stem = nn.Conv2d(1, c, 3, stride=2, padding=1)
         self.blocks = nn.ModuleList([GatedBlock(c) for _ in range(3)])
-        self.head = nn.Linear(c, 10)
+        self.head = nn.Linear(4 * c, 10)
         self.block_flops: List[float] = [conv_flops(c, c, 3, 14)] * 3
-        self.base_flops = conv_flops(1, c, 3, 14) + 3 * linear_flops(c, 1) + linear_flops(c, 10)
+        self.base_flops = conv_flops(1, c, 3, 14) + 3 * linear_flops(c, 1) + linear_flops(4 * c, 10)
 
     @torch.jit.export
     def forward_gated(self, x: torch.Tensor
@@ -156,7 +156,7 @@ class SkipGateNet(nn.Module):
             h, p, f = block(h)
             gates.append(p)
             feats.append(f)
-        return self.head(h.mean(dim=[2, 3])), gates, feats
+        return self.head(F.adaptive_avg_pool2d(h, 2).flatten(1)), gates, feats
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_gated(x)[0]
@@ -373,7 +373,7 @@ def sg_loss(net, x, y):
 
 def at_loss(net, x, y):
     logits, rho, _, _, _ = net.forward_halting(x)
-    return F.cross_entropy(logits, y) + 0.05 * rho.mean()
+    return F.cross_entropy(logits, y) + 0.1 * rho.mean()
 
 
 def save(net: nn.Module, path: str):
@@ -388,16 +388,25 @@ def main():
     x, y = load_data(data_dir, 3500)
     xt, yt, xv, yv = x[:3000], y[:3000], x[3000:], y[3000:]
 
+    torch.manual_seed(1)
     ee = EarlyExitNet()
     train(ee, ee_loss, xt, yt, 3)
     calibrate(ee, xv, yv)
     save(ee, os.path.join(out, "early_exit.pt"))
 
+    torch.manual_seed(2)
     sg = SkipGateNet()
     train(sg, sg_loss, xt, yt, 2)
     set_gate_operating_point(sg, xv, 0.7)
+    # Adapt the rest of the network to that operating point (gates frozen),
+    # then set it again.
+    for block in sg.blocks:
+        block.gate.requires_grad_(False)
+    train(sg, lambda net, xb, yb: F.cross_entropy(net.forward_gated(xb)[0], yb), xt, yt, 1)
+    set_gate_operating_point(sg, xv, 0.7)
     save(sg, os.path.join(out, "skip_gate.pt"))
 
+    torch.manual_seed(3)
     at = AdaptiveTokenNet()
     train(at, at_loss, xt, yt, 2)
     save(at, os.path.join(out, "adaptive_token.pt"))
