@@ -3,7 +3,8 @@
 // tests/support/make_torchscript_victims.py with Debian's python3-torch),
 // run by the real binary under mpirun: every unit done, each family's own
 // metric and cost columns filled; a scripted file that declares another
-// family than the YAML is refused before anything runs (exit 2).
+// family than the YAML is refused before anything runs (exit 2). The
+// exit_cap defense caps the scripted early-exit victim as a built-in one.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <map>
 
+#include "evaluation/defense_views.h"
 #include "results/index.h"
 #include "results/shard.h"
 #include "tests/support/process.h"
@@ -76,6 +78,7 @@ TEST_F(TorchScriptRunTest, OneYamlRunsABuiltInModelBesideAScriptedVictimOfEachFa
                       << "  - {name: deepsloth, params: {iterations: 2}}\n"
                       << "  - {name: ilfo, params: {iterations: 3}}\n"
                       << "  - {name: slowformer, params: {mode: per_sample, iterations: 2}}\n"
+                      << "defenses:\n  - none\n  - {name: exit_cap, params: {k: 2}}\n"
                       << "measure: {latency_repeats: 1, latency_warmup: 0, batch_size: 8}\n";
   const std::string log = *dir_ + "/run.log";
   ASSERT_EQ(Shell(Mpirun(2) + Bin() + " run " + spec, log), 0) << Slurp(log);
@@ -99,6 +102,11 @@ TEST_F(TorchScriptRunTest, OneYamlRunsABuiltInModelBesideAScriptedVictimOfEachFa
       for (double v : rows.Get(c + s).reals) {
         EXPECT_TRUE(std::isfinite(v) && v > 0) << u.plan.model << " " << c << s;
       }
+    }
+    if (u.plan.model == "ts-sdn") {  // the exit cap reaches the scripted victim
+      const Column& capped = rows.Get(DefenseViewPrefix("exit_cap") + "exit_adv_rad5");
+      ASSERT_EQ(capped.size(), 8u);
+      for (int64_t e : capped.ints) EXPECT_LE(e, 1) << u.plan.unit_id;
     }
     const std::string stem = metric.substr(0, metric.size() - s.size());
     EXPECT_EQ(rows.Get(stem + "_clean" + s).size(), 8u) << u.plan.model << " " << stem;

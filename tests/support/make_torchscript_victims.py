@@ -230,10 +230,10 @@ class AdaptiveTokenNet(nn.Module):
         t = self.embed(x).flatten(2).transpose(1, 2) + self.pos
         b, n = t.shape[0], t.shape[1]
         depth = len(self.blocks)
-        running = torch.ones([b, n], dtype=t.dtype)
-        c = torch.zeros([b, n], dtype=t.dtype)
-        rem = torch.ones([b, n], dtype=t.dtype)
-        rho = torch.zeros([b, n], dtype=t.dtype)
+        running = torch.ones([b, n], dtype=t.dtype, device=t.device)
+        c = torch.zeros([b, n], dtype=t.dtype, device=t.device)
+        rem = torch.ones([b, n], dtype=t.dtype, device=t.device)
+        rho = torch.zeros([b, n], dtype=t.dtype, device=t.device)
         out = torch.zeros_like(t)
         halting: List[torch.Tensor] = []
         active: List[torch.Tensor] = []
@@ -245,7 +245,7 @@ class AdaptiveTokenNet(nn.Module):
             t = m[:, :, None] * t_new + (1.0 - m[:, :, None]) * t
             feats.append(hidden)
             if i == depth - 1:
-                h = torch.ones([b, n], dtype=t.dtype)
+                h = torch.ones([b, n], dtype=t.dtype, device=t.device)
             else:
                 h = torch.sigmoid(self.gamma * t[:, :, 0] - self.beta)
             h = h * m
