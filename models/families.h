@@ -50,6 +50,13 @@ inline std::string UnitDatasetOf(const std::string& arch, const std::string& tra
   return trained_on;
 }
 
+// The families a TorchScript victim (docs/model-contract.md) can declare:
+// the D1 classifier families.
+inline const std::vector<std::string>& TorchScriptFamilyNames() {
+  static const std::vector<std::string> families = {"early_exit", "skip_gate", "adaptive_token"};
+  return families;
+}
+
 // The family of `arch`, or "" if effrobust does not know it.
 inline std::string FamilyOfArchName(const std::string& arch) {
   for (const auto& [a, family] : ArchFamilies()) {

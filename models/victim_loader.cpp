@@ -9,6 +9,7 @@
 #include "models/adaptive_vit_victim.h"
 #include "models/multi_exit_victim.h"
 #include "models/skip_net_victim.h"
+#include "models/torchscript_victim.h"
 
 namespace effrobust {
 namespace {
@@ -82,6 +83,7 @@ const std::map<std::string, ArchEntry>& Archs() {
 }  // namespace
 
 LoadedVictim LoadVictim(const std::string& path, const std::string& dataset) {
+  if (IsTorchScriptVictimFile(path)) return LoadTorchScriptVictim(path, "", dataset);
   ModelFile file = ReadModelFile(path, dataset);
   auto it = Archs().find(file.meta.arch);
   const std::string family = FamilyOfArchName(file.meta.arch);

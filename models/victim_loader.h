@@ -23,6 +23,8 @@ struct LoadedVictim {
 // ModelError naming the file if it is missing, unreadable, of an unknown
 // arch or a decoder arch, trained on another dataset than `dataset` (empty:
 // not checked), or lacks what its family needs (e.g. early-exit thresholds).
+// A TorchScript victim file (models/torchscript_victim.h) is loaded with
+// LoadTorchScriptVictim, its contract checked.
 LoadedVictim LoadVictim(const std::string& path, const std::string& dataset = "");
 
 // Arch names LoadVictim knows (classifier victims only), and the family of

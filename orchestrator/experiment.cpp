@@ -29,7 +29,23 @@ std::string ReadFile(const std::string& path) {
 }
 
 // Reads "<model path>.json" and checks that effrobust knows the model's arch.
+// A TorchScript model has no metadata file: its record (arch "torchscript")
+// is made from the spec's family and dataset.
 ModelRecord CheckModelMetadata(const ExperimentSpec& spec, const ModelSpec& model) {
+  if (model.torchscript) {
+    ModelRecord rec;
+    rec.name = model.name;
+    rec.path = model.path;
+    rec.arch = "torchscript";
+    rec.dataset = model.dataset;
+    ParamMap meta;
+    meta["arch"] = rec.arch;
+    meta["family"] = model.family;
+    meta["dataset"] = model.dataset;
+    meta["torchscript"] = model.path;
+    rec.metadata_json = CanonicalJson(meta);
+    return rec;
+  }
   const std::string meta_path = model.path + ".json";
   const std::string where = spec.file + ":" + std::to_string(model.line) + ": model '" +
                             Printable(model.name) + "': metadata file '" + Printable(meta_path) + "'";
@@ -156,12 +172,12 @@ std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec, const Preflight
   for (const auto& m : spec.models) {
     CheckModelFile(spec, m, nullptr);  // the file itself, before its metadata
     records.push_back(CheckModelMetadata(spec, m));
-    families[m.name] = FamilyOfArchName(records.back().arch);
+    families[m.name] = m.torchscript ? m.family : FamilyOfArchName(records.back().arch);
     datasets[m.name] = UnitDatasetOf(records.back().arch, records.back().dataset);
   }
   CheckModelDatasets(spec, records);
   for (const auto& m : spec.models) {
-    CheckModelFile(spec, m, checks.validate_model, datasets[m.name]);
+    CheckModelFile(spec, m, checks.validate_model, datasets[m.name], checks.validate_torchscript);
     hashes[m.name] = ModelFileHash(m.path);
   }
   return ExpandUnits(spec, hashes, families, datasets);

@@ -173,17 +173,28 @@ void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
 }
 
 void CheckModelFile(const ExperimentSpec& spec, const ModelSpec& model,
-                    const ModelValidator& validate, const std::string& dataset) {
-  const std::string where = At(spec, model.line) + "model '" + Printable(model.name) + "' path '" +
+                    const ModelValidator& validate, const std::string& dataset,
+                    const TorchScriptValidator& validate_torchscript) {
+  const std::string where = At(spec, model.line) + "model '" + Printable(model.name) + "' " +
+                            (model.torchscript ? "torchscript" : "path") + " '" +
                             Printable(model.path) + "' ";
   const std::string allowed =
-      " (allowed: a checkpoint written by `effrobust train --out " + Printable(model.path) + "`)";
+      model.torchscript
+          ? " (allowed: a TorchScript " + model.family +
+                " victim following docs/model-contract.md, saved with torch.jit.save)"
+          : " (allowed: a checkpoint written by `effrobust train --out " + Printable(model.path) +
+                "`)";
   const std::string problem = FileProblem(model.path);
   if (!problem.empty()) throw SpecError(where + problem + allowed);
-  if (!validate) return;
+  if (!validate && !(model.torchscript && validate_torchscript)) return;
+  const std::string on =
+      !dataset.empty() || spec.datasets.empty() ? dataset : spec.datasets.front().name;
   try {
-    validate(model.path,
-             !dataset.empty() || spec.datasets.empty() ? dataset : spec.datasets.front().name);
+    if (model.torchscript && validate_torchscript) {
+      validate_torchscript(model.path, model.family, on);
+    } else {
+      validate(model.path, on);
+    }
   } catch (const std::exception& e) {
     throw SpecError(where + "cannot be loaded: " + Reason(e.what()) + allowed);
   }

@@ -24,8 +24,15 @@ namespace effrobust {
 // what() says what is wrong otherwise.
 using ModelValidator = std::function<void(const std::string& path, const std::string& dataset)>;
 
+// Loads the TorchScript victim at `path` (docs/model-contract.md), which
+// must declare `family`, and checks its contract. Throws as ModelValidator.
+using TorchScriptValidator = std::function<void(const std::string& path, const std::string& family,
+                                                const std::string& dataset)>;
+
 struct PreflightOptions {
   ModelValidator validate_model;  // Default: none (file-level checks only)
+  // For `torchscript:` models; Default: none (validate_model, if set, runs instead).
+  TorchScriptValidator validate_torchscript;
   std::string data_dir;           // Default "": DefaultFashionMnistDir()
   std::string freedict_dir;       // Default "": DefaultFreeDictDir()
 };
@@ -43,9 +50,12 @@ void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
                        const std::string& freedict_dir = "");
 
 // `model.path` is a readable, non-empty regular file and, if `validate` is
-// set, loads as a model for `dataset` ("" = the spec's first dataset).
+// set, loads as a model for `dataset` ("" = the spec's first dataset). A
+// `torchscript:` model is checked by `validate_torchscript` when set (with
+// its family), else by `validate`.
 void CheckModelFile(const ExperimentSpec& spec, const ModelSpec& model,
-                    const ModelValidator& validate, const std::string& dataset = "");
+                    const ModelValidator& validate, const std::string& dataset = "",
+                    const TorchScriptValidator& validate_torchscript = nullptr);
 
 // If spec.output exists it must be a directory; if it holds an index, the
 // index must open and every run recorded in it must carry spec.name (the

@@ -280,6 +280,35 @@ TEST_F(PreflightTest, ModelValidatorGetsThePathAndTheDataset) {
   EXPECT_EQ(seen_dataset, "fashion-mnist");
 }
 
+TEST_F(PreflightTest, TorchScriptModelsGoToTheirValidatorWithTheFamily) {
+  ExperimentSpec spec = Spec();
+  ModelSpec& m = spec.models[0];
+  m.torchscript = true;
+  m.family = "skip_gate";
+  m.dataset = "fashion-mnist";
+  std::string seen;
+  bool checkpoint_validator = false;
+  const ModelValidator validate = [&](const std::string&, const std::string&) {
+    checkpoint_validator = true;
+  };
+  const TorchScriptValidator ts = [&](const std::string& p, const std::string& f,
+                                      const std::string& d) { seen = p + "|" + f + "|" + d; };
+  CheckModelFile(spec, m, validate, "fashion-mnist", ts);
+  EXPECT_EQ(seen, model() + "|skip_gate|fashion-mnist");
+  EXPECT_FALSE(checkpoint_validator);
+  const std::string e = ErrorOf([&] {
+    CheckModelFile(spec, m, validate, "fashion-mnist",
+                   [](const std::string&, const std::string&, const std::string&) {
+                     throw std::runtime_error("[models] missing attribute 'block_flops'");
+                   });
+  });
+  EXPECT_NE(e.find("torchscript '" + model() + "' cannot be loaded: [models] missing attribute "
+                   "'block_flops' (allowed: a TorchScript skip_gate victim following "
+                   "docs/model-contract.md"),
+            std::string::npos)
+      << e;
+}
+
 TEST_F(PreflightTest, WithoutAValidatorOnlyTheFileIsChecked) {
   Write(model(), "random bytes, not a checkpoint");
   const ExperimentSpec spec = Spec();

@@ -17,6 +17,7 @@
 #include "data/sequences.h"
 #include "data/translation_pairs.h"
 #include "defenses/catalog.h"
+#include "models/families.h"
 
 namespace effrobust {
 namespace {
@@ -138,10 +139,43 @@ void ParseModels(const SpecReader& r, const YAML::Node& root, ExperimentSpec* sp
   }
   std::set<std::string> seen;
   for (const auto& m : models) {
-    r.CheckKeys(m, "a models entry", {"name", "path"});
+    r.CheckKeys(m, "a models entry", {"name", "path", "torchscript", "family", "dataset"});
     ModelSpec ms;
     ms.name = r.Str(m, "name", "a models entry");
-    ms.path = r.Str(m, "path", "model '" + ms.name + "'");
+    const std::string where = "model '" + ms.name + "'";
+    ms.torchscript = static_cast<bool>(m["torchscript"]);
+    if (ms.torchscript && m["path"]) {
+      r.Fail(m["path"], where + " has both 'path' and 'torchscript' (allowed: one of them: path: "
+                        "CHECKPOINT, or torchscript: FILE with family and dataset)");
+    }
+    if (!ms.torchscript) {
+      for (const char* key : {"family", "dataset"}) {
+        if (m[key]) {
+          r.Fail(m[key], "key '" + std::string(key) + "' in " + where +
+                             " applies to TorchScript models only (allowed: torchscript: FILE "
+                             "with family and dataset; a checkpoint's path records both)");
+        }
+      }
+      if (!m["path"]) {
+        r.Fail(m, "missing key 'path' in " + where +
+                      " (allowed: path: CHECKPOINT, or torchscript: FILE with family and dataset)");
+      }
+      ms.path = r.Str(m, "path", where);
+    } else {
+      ms.path = r.Str(m, "torchscript", where);
+      ms.family = r.Str(m, "family", where);
+      std::string allowed;
+      bool known = false;
+      for (const auto& f : TorchScriptFamilyNames()) {
+        allowed += (allowed.empty() ? "" : ", ") + f;
+        known = known || f == ms.family;
+      }
+      if (!known) {
+        r.Fail(m["family"], "key 'family' in " + where + " = '" + Printable(ms.family) +
+                                "' is not a TorchScript victim family (allowed: " + allowed + ")");
+      }
+      ms.dataset = r.Str(m, "dataset", where);
+    }
     ms.line = m.Mark().line + 1;
     if (!seen.insert(ms.name).second) {
       r.Fail(m, "model name '" + Printable(ms.name) + "' appears twice (allowed: unique names)");

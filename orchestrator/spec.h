@@ -14,7 +14,12 @@ namespace effrobust {
 
 struct ModelSpec {
   std::string name;
-  std::string path;  // checkpoint written by `effrobust train`
+  // Checkpoint written by `effrobust train`, or with `torchscript` the
+  // TorchScript file (docs/model-contract.md).
+  std::string path;
+  bool torchscript = false;  // given as `torchscript: PATH`
+  std::string family;        // torchscript: its family (TorchScriptFamilyNames())
+  std::string dataset;       // torchscript: the dataset it was trained on
   int line = 0;
 };
 

@@ -37,6 +37,21 @@ TEST(SpecTest, ParsesEveryDocumentedSection) {
   EXPECT_EQ(s.device, "auto");
 }
 
+TEST(SpecTest, ParsesATorchScriptModelBesideACheckpoint) {
+  std::string text = kGood;
+  const std::string from = "  - {name: m, path: m.pt}\n";
+  text.replace(text.find(from), from.size(),
+               from + "  - {name: s, torchscript: s.pt, family: skip_gate, dataset: fashion-mnist}\n");
+  ExperimentSpec s = ParseSpec(text, "good.yaml");
+  ASSERT_EQ(s.models.size(), 2u);
+  EXPECT_FALSE(s.models[0].torchscript);
+  EXPECT_EQ(s.models[0].path, "m.pt");
+  EXPECT_TRUE(s.models[1].torchscript);
+  EXPECT_EQ(s.models[1].path, "s.pt");
+  EXPECT_EQ(s.models[1].family, "skip_gate");
+  EXPECT_EQ(s.models[1].dataset, "fashion-mnist");
+}
+
 struct BadSpec {
   std::string from, to;     // replace `from` in kGood by `to`
   std::string fragment;     // expected in the message
@@ -127,8 +142,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"eps: [0.01, 8/255]", "eps: [0.01], eps: 0.02", "key 'eps' appears twice in the params of attack 'deepsloth'"},
         BadSpec{"seed: 7", "[a, b]: 7", "bad.yaml:2: a key in the top level is a list, mapping or null (allowed: plain names)"},
         BadSpec{"seed: 7", "~: 7", "a key in the top level is a list, mapping or null"},
-        BadSpec{"{name: m, path: m.pt}", "{name: m, file: m.pt}", "bad.yaml:5: unknown key 'file' in a models entry (allowed: name, path)"},
+        BadSpec{"{name: m, path: m.pt}", "{name: m, file: m.pt}", "bad.yaml:5: unknown key 'file' in a models entry (allowed: name, path, torchscript, family, dataset)"},
         BadSpec{"{name: m, path: m.pt}", "{name: m, path: m.pt}\n  - {name: m, path: n.pt}", "bad.yaml:6: model name 'm' appears twice (allowed: unique names)"},
+        // TorchScript models: torchscript + family + dataset instead of path.
+        BadSpec{"{name: m, path: m.pt}", "{name: m, path: m.pt, torchscript: m.pt, family: early_exit, dataset: fashion-mnist}", "bad.yaml:5: model 'm' has both 'path' and 'torchscript' (allowed: one of them"},
+        BadSpec{"{name: m, path: m.pt}", "{name: m, torchscript: m.pt, family: multi_exit, dataset: fashion-mnist}", "bad.yaml:5: key 'family' in model 'm' = 'multi_exit' is not a TorchScript victim family (allowed: early_exit, skip_gate, adaptive_token)"},
+        BadSpec{"{name: m, path: m.pt}", "{name: m, torchscript: m.pt, dataset: fashion-mnist}", "bad.yaml:5: missing key 'family' in model 'm'"},
+        BadSpec{"{name: m, path: m.pt}", "{name: m, torchscript: m.pt, family: skip_gate}", "bad.yaml:5: missing key 'dataset' in model 'm'"},
+        BadSpec{"{name: m, path: m.pt}", "{name: m, path: m.pt, family: early_exit}", "bad.yaml:5: key 'family' in model 'm' applies to TorchScript models only"},
+        BadSpec{"{name: m, path: m.pt}", "{name: m}", "bad.yaml:5: missing key 'path' in model 'm' (allowed: path: CHECKPOINT, or torchscript: FILE with family and dataset)"},
         // Structure: nesting, values that would break the one-line message.
         BadSpec{"seed: 7", "seed: " + std::string(5000, '[') + std::string(5000, ']'), "bad.yaml:2: not valid YAML: lists or mappings nested too deeply"},
         BadSpec{"seed: 7", "seed: " + std::string(600, '[') + std::string(600, ']'), "not valid YAML: lists or mappings nested too deeply"},

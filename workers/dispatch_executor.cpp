@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "models/checkpoint.h"
 #include "models/families.h"
+#include "models/torchscript_victim.h"
 #include "models/victim_loader.h"
 #include "workers/d1_executor.h"
 #include "workers/d2_executor.h"
@@ -13,8 +14,10 @@
 namespace effrobust {
 namespace {
 
-// The family of the checkpoint at `path` ("" if its arch is unknown).
+// The family of the checkpoint or TorchScript victim at `path` ("" if its
+// arch is unknown).
 std::string FamilyOfModelFile(const std::string& path) {
+  if (IsTorchScriptVictimFile(path)) return TorchScriptFamilyOf(path);
   return FamilyOfArchName(ReadModelFile(path).meta.arch);
 }
 
@@ -60,6 +63,10 @@ std::unique_ptr<UnitExecutor> MakeWorkerExecutor(const ExecutorPlacement& placem
 }
 
 void CheckModelLoads(const std::string& path, const std::string& dataset) {
+  if (IsTorchScriptVictimFile(path)) {
+    LoadTorchScriptVictim(path, "", dataset);
+    return;
+  }
   const std::string family = FamilyOfArchName(ReadModelFile(path).meta.arch);
   if (family == kFamilyDetection) {
     CheckDetectorModelLoads(path, dataset);  // trained on scenes, runs on sequences
@@ -71,6 +78,11 @@ void CheckModelLoads(const std::string& path, const std::string& dataset) {
   } else {
     LoadVictim(path, dataset);
   }
+}
+
+void CheckTorchScriptModelLoads(const std::string& path, const std::string& family,
+                                const std::string& dataset) {
+  LoadTorchScriptVictim(path, family, dataset);
 }
 
 }  // namespace effrobust

@@ -245,6 +245,7 @@ void RequirePositional(const Args& a, size_t n, const std::string& command) {
 PreflightOptions Preflight() {
   PreflightOptions checks;
   checks.validate_model = CheckModelLoads;
+  checks.validate_torchscript = CheckTorchScriptModelLoads;
   return checks;
 }
 

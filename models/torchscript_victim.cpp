@@ -1,0 +1,567 @@
+#include "models/torchscript_victim.h"
+
+#include <caffe2/serialize/inline_container.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "common/error.h"
+#include "evaluation/d1_summary.h"
+#include "evaluation/early_exit.h"
+#include "models/families.h"
+
+namespace effrobust {
+namespace {
+
+// The scripted module as a torch::nn::Module: its parameters and buffers
+// registered (the same tensors), train/eval and device moves forwarded.
+class ScriptHolderImpl : public torch::nn::Module {
+ public:
+  explicit ScriptHolderImpl(torch::jit::Module m) : script(std::move(m)) {
+    int i = 0;
+    for (const auto& p : script.named_parameters(/*recurse=*/true)) {
+      register_parameter(FlatName(p.name, i++), p.value, p.value.requires_grad());
+    }
+    for (const auto& b : script.named_buffers(/*recurse=*/true)) {
+      register_buffer(FlatName(b.name, i++), b.value);
+    }
+    train(script.is_training());
+  }
+  void train(bool on = true) override {
+    script.train(on);
+    torch::nn::Module::train(on);
+  }
+  using torch::nn::Module::to;
+  void to(torch::Device device, bool non_blocking = false) override {
+    script.to(device, non_blocking);  // moves the shared tensors in place
+  }
+
+  torch::jit::Module script;
+
+ private:
+  // Module names may not contain '.'; the index keeps them unique.
+  static std::string FlatName(std::string name, int i) {
+    std::replace(name.begin(), name.end(), '.', '_');
+    return name + "_" + std::to_string(i);
+  }
+};
+TORCH_MODULE(ScriptHolder);
+
+// What each family needs from the module, read once at load.
+struct Contract {
+  std::string path;
+  std::string family;
+  int64_t in_channels = 0, image_size = 0, num_classes = 0;
+  std::vector<double> stage_flops;  // per exit (increments) / gated block / layer
+  double base_flops = 0;            // skip_gate, adaptive_token: always-run part
+  std::map<std::string, double> thresholds;
+  bool has_infer = false;
+};
+
+std::string Where(const Contract& c) {
+  return "TorchScript victim '" + c.path + "' (family " + c.family + ")";
+}
+
+[[noreturn]] void Fail(const Contract& c, const std::string& what) {
+  throw ModelError(Where(c) + ": " + what + " (see docs/model-contract.md)");
+}
+
+torch::IValue Attr(const Contract& c, const torch::jit::Module& m, const std::string& name,
+                   const std::string& type) {
+  if (!m.hasattr(name)) Fail(c, "missing attribute '" + name + ": " + type + "'");
+  return m.attr(name);
+}
+
+int64_t IntAttr(const Contract& c, const torch::jit::Module& m, const std::string& name) {
+  const torch::IValue v = Attr(c, m, name, "int");
+  if (!v.isInt() || v.toInt() <= 0) {
+    Fail(c, "attribute '" + name + "' must be a positive int, got " + v.tagKind());
+  }
+  return v.toInt();
+}
+
+double FloatAttr(const Contract& c, const torch::jit::Module& m, const std::string& name) {
+  const torch::IValue v = Attr(c, m, name, "float");
+  if (v.isDouble()) return v.toDouble();
+  if (v.isInt()) return static_cast<double>(v.toInt());
+  Fail(c, "attribute '" + name + "' must be a float, got " + v.tagKind());
+}
+
+std::vector<double> FloatListAttr(const Contract& c, const torch::jit::Module& m,
+                                  const std::string& name) {
+  const torch::IValue v = Attr(c, m, name, "List[float]");
+  std::vector<double> out;
+  if (v.isDoubleList()) {
+    out = v.toDoubleVector();
+  } else if (v.isIntList()) {
+    for (int64_t i : v.toIntVector()) out.push_back(static_cast<double>(i));
+  } else {
+    Fail(c, "attribute '" + name + "' must be a List[float], got " + v.tagKind());
+  }
+  if (out.empty()) Fail(c, "attribute '" + name + "' is an empty list");
+  for (double f : out) {
+    if (!(f >= 0)) Fail(c, "attribute '" + name + "' has a negative or NaN entry");
+  }
+  return out;
+}
+
+std::string Shape(const torch::Tensor& t) {
+  if (!t.defined()) return "undefined";
+  std::string s = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + "]";
+}
+
+void CheckShape(const Contract& c, const std::string& what, const torch::Tensor& t,
+                const std::vector<int64_t>& want) {
+  bool ok = t.defined() && t.dim() == static_cast<int64_t>(want.size());
+  for (size_t i = 0; ok && i < want.size(); ++i) ok = want[i] < 0 || t.size(i) == want[i];
+  if (ok) return;
+  std::string w = "[";
+  for (size_t i = 0; i < want.size(); ++i) {
+    w += (i ? ", " : "") + (want[i] < 0 ? std::string("*") : std::to_string(want[i]));
+  }
+  Fail(c, what + " has shape " + Shape(t) + ", expected " + w + "]");
+}
+
+std::vector<torch::Tensor> TensorList(const Contract& c, const std::string& what,
+                                      const torch::IValue& v) {
+  if (!v.isTensorList()) Fail(c, what + " must be a List[Tensor], got " + v.tagKind());
+  return v.toTensorVector();
+}
+
+torch::Tensor TensorOf(const Contract& c, const std::string& what, const torch::IValue& v) {
+  if (!v.isTensor()) Fail(c, what + " must be a Tensor, got " + v.tagKind());
+  return v.toTensor();
+}
+
+// The method's result as a tuple of `n` elements.
+std::vector<torch::IValue> Tuple(const Contract& c, const std::string& method,
+                                 const torch::IValue& v, size_t n) {
+  if (!v.isTuple() || v.toTupleRef().elements().size() != n) {
+    Fail(c, "method '" + method + "' must return a tuple of " + std::to_string(n) +
+                " elements, got " +
+                (v.isTuple() ? std::to_string(v.toTupleRef().elements().size()) + " elements"
+                             : std::string(v.tagKind())));
+  }
+  const auto& e = v.toTupleRef().elements();
+  return std::vector<torch::IValue>(e.begin(), e.end());
+}
+
+const char* MethodOf(const std::string& family) {
+  if (family == kFamilyEarlyExit) return "forward_exits";
+  if (family == kFamilySkipGate) return "forward_gated";
+  return "forward_halting";
+}
+
+// One pass of the contract method, unpacked and checked.
+struct Pass {
+  std::vector<torch::Tensor> exit_logits;  // early_exit
+  torch::Tensor logits;
+  std::vector<torch::Tensor> gates;       // skip_gate
+  torch::Tensor ponder, halting, active;  // adaptive_token
+  std::vector<torch::Tensor> features;
+};
+
+class TorchScriptVictim : public VictimModel {
+ public:
+  TorchScriptVictim(ScriptHolder holder, Contract contract)
+      : holder_(std::move(holder)), c_(std::move(contract)) {}
+
+  std::string family() const override { return c_.family; }
+  int64_t in_channels() const override { return c_.in_channels; }
+  int64_t image_size() const override { return c_.image_size; }
+  int64_t num_classes() const override { return c_.num_classes; }
+  torch::nn::Module& module() override { return *holder_; }
+
+  VictimOutputs Forward(const torch::Tensor& x, bool keep_activations) override {
+    Pass p = Run(x);
+    VictimOutputs out;
+    out.logits = p.logits;
+    out.exit_logits = p.exit_logits;
+    out.gates = p.gates;
+    out.ponder = p.ponder;
+    out.halting = p.halting;
+    if (keep_activations) out.activations = p.features;
+    return out;
+  }
+
+  std::vector<std::string> OperatingPoints() const override {
+    if (c_.family != kFamilyEarlyExit) return {""};
+    std::vector<std::string> points;
+    for (const auto& [point, q] : c_.thresholds) points.push_back(point);
+    return points;
+  }
+
+  std::string metric_name() const override {
+    if (c_.family == kFamilyEarlyExit) return "exit";
+    if (c_.family == kFamilySkipGate) return "blocks_run";
+    return "token_depth";
+  }
+
+  DynamicResult Measure(const torch::Tensor& x, const std::string& point) override {
+    if (c_.family == kFamilyEarlyExit) return MeasureExits(x, Threshold(point));
+    CheckSinglePoint(point);
+    Pass p = Run(x);
+    const int64_t n = x.size(0);
+    CostLedger ledger(n);
+    LayerUse base;
+    base.input = x;
+    base.output = p.logits;
+    base.flops = c_.base_flops;
+    base.macs = c_.base_flops / 2;
+    ledger.Add(base);
+    torch::Tensor metric = torch::zeros({n}, torch::kFloat64);
+    for (size_t j = 0; j < p.features.size(); ++j) {
+      LayerUse use;
+      use.input = j == 0 ? x : p.features[j - 1];
+      use.output = p.features[j];
+      use.flops = c_.stage_flops[j];
+      use.macs = c_.stage_flops[j] / 2;
+      if (c_.family == kFamilySkipGate) {
+        use.share = (p.gates[j].detach() > 0.5).to(torch::kFloat64).cpu();
+        metric += use.share;
+      } else {
+        const double tokens = static_cast<double>(p.halting.size(2));
+        use.share = (p.active.detach().select(1, j).to(torch::kFloat64) / tokens).cpu();
+        metric += use.share / static_cast<double>(p.features.size());
+      }
+      ledger.Add(use);
+    }
+    metric = metric.contiguous();
+    torch::Tensor pred = p.logits.argmax(1).cpu().contiguous();
+    DynamicResult r;
+    r.pred.assign(pred.data_ptr<int64_t>(), pred.data_ptr<int64_t>() + n);
+    r.metric.assign(metric.data_ptr<double>(), metric.data_ptr<double>() + n);
+    r.cost = ledger.Totals();
+    return r;
+  }
+
+  void InferOne(const torch::Tensor& x, const std::string& point) override {
+    std::vector<torch::IValue> args{x};
+    if (c_.family == kFamilyEarlyExit) {
+      args.emplace_back(Threshold(point));
+      args.emplace_back(exit_cap_ > 0 ? exit_cap_ : static_cast<int64_t>(c_.stage_flops.size()));
+    } else {
+      CheckSinglePoint(point);
+    }
+    if (c_.has_infer) {
+      holder_->script.get_method("infer")(args);
+    } else {
+      Run(x);
+    }
+  }
+
+  double full_flops() const override {
+    double f = c_.base_flops;
+    for (double s : c_.stage_flops) f += s;
+    return f;
+  }
+
+  void SetExitCap(int64_t k) override {
+    if (c_.family != kFamilyEarlyExit) VictimModel::SetExitCap(k);
+    if (k < 0) throw ModelError("exit cap must be >= 0 (0: no cap), got " + std::to_string(k));
+    exit_cap_ = k;
+  }
+
+  // Runs the contract method and checks what it returned against the
+  // contract (types, list lengths, shapes for a batch of x.size(0)).
+  Pass Run(const torch::Tensor& x) {
+    const std::string method = MethodOf(c_.family);
+    torch::IValue v;
+    try {
+      v = holder_->script.get_method(method)({x});
+    } catch (const c10::Error& e) {
+      Fail(c_, "method '" + method + "' failed on input " + Shape(x) + ": " +
+                   e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      Fail(c_, "method '" + method + "' failed on input " + Shape(x) + ": " + e.what());
+    }
+    const int64_t b = x.size(0);
+    const int64_t k = static_cast<int64_t>(c_.stage_flops.size());
+    const std::string per = c_.family == kFamilyEarlyExit  ? " (one per exit_flops entry)"
+                            : c_.family == kFamilySkipGate ? " (one per block_flops entry)"
+                                                           : " (one per layer_flops entry)";
+    Pass p;
+    if (c_.family == kFamilyEarlyExit) {
+      auto t = Tuple(c_, method, v, 2);
+      p.exit_logits = TensorList(c_, method + " exit logits", t[0]);
+      p.features = TensorList(c_, method + " stage features", t[1]);
+      if (static_cast<int64_t>(p.exit_logits.size()) != k) {
+        Fail(c_, "method '" + method + "' returned " + std::to_string(p.exit_logits.size()) +
+                     " exit logits, expected " + std::to_string(k) + per);
+      }
+      for (int64_t j = 0; j < k; ++j) {
+        CheckShape(c_, method + " exit logits[" + std::to_string(j) + "]", p.exit_logits[j],
+                   {b, c_.num_classes});
+      }
+      p.logits = p.exit_logits.back();
+    } else if (c_.family == kFamilySkipGate) {
+      auto t = Tuple(c_, method, v, 3);
+      p.logits = TensorOf(c_, method + " logits", t[0]);
+      p.gates = TensorList(c_, method + " gates", t[1]);
+      p.features = TensorList(c_, method + " block features", t[2]);
+      CheckShape(c_, method + " logits", p.logits, {b, c_.num_classes});
+      if (static_cast<int64_t>(p.gates.size()) != k) {
+        Fail(c_, "method '" + method + "' returned " + std::to_string(p.gates.size()) +
+                     " gates, expected " + std::to_string(k) + per);
+      }
+      for (int64_t j = 0; j < k; ++j) {
+        CheckShape(c_, method + " gates[" + std::to_string(j) + "]", p.gates[j], {b});
+      }
+    } else {
+      auto t = Tuple(c_, method, v, 5);
+      p.logits = TensorOf(c_, method + " logits", t[0]);
+      p.ponder = TensorOf(c_, method + " ponder", t[1]);
+      p.halting = TensorOf(c_, method + " halting", t[2]);
+      p.active = TensorOf(c_, method + " active", t[3]);
+      p.features = TensorList(c_, method + " layer features", t[4]);
+      CheckShape(c_, method + " logits", p.logits, {b, c_.num_classes});
+      CheckShape(c_, method + " halting", p.halting, {b, k, -1});
+      const int64_t tokens = p.halting.size(2);
+      CheckShape(c_, method + " ponder", p.ponder, {b, tokens});
+      CheckShape(c_, method + " active", p.active, {b, k});
+    }
+    if (static_cast<int64_t>(p.features.size()) != k) {
+      Fail(c_, "method '" + method + "' returned " + std::to_string(p.features.size()) +
+                   " features, expected " + std::to_string(k) + per);
+    }
+    for (int64_t j = 0; j < k; ++j) {
+      if (!p.features[j].defined() || p.features[j].dim() < 1 || p.features[j].size(0) != b) {
+        Fail(c_, method + " features[" + std::to_string(j) + "] has shape " + Shape(p.features[j]) +
+                     ", expected [" + std::to_string(b) + ", ...]");
+      }
+    }
+    return p;
+  }
+
+ private:
+  double Threshold(const std::string& point) const {
+    auto it = c_.thresholds.find(point);
+    if (it == c_.thresholds.end()) {
+      std::string known;
+      for (const auto& [p, q] : c_.thresholds) known += (known.empty() ? "" : ", ") + p;
+      throw ModelError(Where(c_) + " has no operating point '" + point + "' (has: " + known + ")");
+    }
+    return it->second;
+  }
+
+  void CheckSinglePoint(const std::string& point) const {
+    if (!point.empty()) {
+      throw ModelError(Where(c_) + " has no operating point '" + point + "' (has only \"\")");
+    }
+  }
+
+  // As MultiExitVictim::Measure: each sample leaves at the first exit whose
+  // max-softmax confidence reaches q (ExitIndex), at exit_cap_ at the
+  // latest, and is charged the stages up to that exit.
+  DynamicResult MeasureExits(const torch::Tensor& x, double q) {
+    Pass p = Run(x);
+    const int64_t n = x.size(0);
+    const int k = static_cast<int>(p.exit_logits.size());
+    CostLedger ledger(n);
+    for (int j = 0; j < k; ++j) {
+      LayerUse use;
+      use.input = j == 0 ? x : p.features[j - 1];
+      use.output = p.features[j];
+      use.flops = c_.stage_flops[j];
+      use.macs = c_.stage_flops[j] / 2;
+      use.stage = j;
+      ledger.Add(use);
+    }
+    std::vector<torch::Tensor> confs, preds;
+    for (auto& l : p.exit_logits) {
+      auto [mx, arg] = torch::softmax(l.detach().to(torch::kFloat64), 1).max(1);
+      confs.push_back(mx);
+      preds.push_back(arg);
+    }
+    torch::Tensor conf = torch::stack(confs, 1).cpu().contiguous();
+    torch::Tensor pred = torch::stack(preds, 1).cpu().contiguous();
+    auto cf = conf.accessor<double, 2>();
+    auto pr = pred.accessor<int64_t, 2>();
+    DynamicResult r;
+    std::vector<int64_t> exits(n);
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<double> v(k);
+      for (int j = 0; j < k; ++j) v[j] = cf[i][j];
+      exits[i] = ExitIndex(v, q);
+      if (exit_cap_ > 0) exits[i] = std::min<int64_t>(exits[i], exit_cap_ - 1);
+      r.pred.push_back(pr[i][exits[i]]);
+      r.metric.push_back(static_cast<double>(exits[i]));
+    }
+    r.cost = ledger.Totals(exits);
+    return r;
+  }
+
+  ScriptHolder holder_;
+  Contract c_;
+  int64_t exit_cap_ = 0;
+};
+
+void RequireMethod(const Contract& c, const torch::jit::Module& m, const std::string& name,
+                   size_t args, const std::string& signature) {
+  auto method = m.find_method(name);
+  if (!method) Fail(c, "missing method '" + signature + "'");
+  // The schema counts `self`.
+  if (method->function().getSchema().arguments().size() != args + 1) {
+    Fail(c, "method '" + name + "' takes " +
+                std::to_string(method->function().getSchema().arguments().size() - 1) +
+                " arguments, expected '" + signature + "'");
+  }
+}
+
+// The D1 executor runs classifiers on fashion-mnist only: the declared input
+// and classes must be its.
+void CheckDataset(const Contract& c, const std::string& dataset) {
+  if (dataset.empty()) return;
+  if (dataset != "fashion-mnist") {
+    Fail(c, "dataset '" + dataset + "' is not one a D1 victim runs on (allowed: fashion-mnist)");
+  }
+  if (c.in_channels != 1 || c.image_size != 28 || c.num_classes != 10) {
+    Fail(c, "declares " + std::to_string(c.in_channels) + "x" + std::to_string(c.image_size) +
+                "x" + std::to_string(c.image_size) + " inputs and " +
+                std::to_string(c.num_classes) + " classes, but dataset '" + dataset +
+                "' has 1x28x28 images and 10 classes");
+  }
+}
+
+}  // namespace
+
+bool IsTorchScriptVictimFile(const std::string& path) {
+  try {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) return false;
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    if (!reader.hasRecord("data.pkl")) return false;
+    auto [data, size] = reader.getRecord("data.pkl");
+    const std::string pkl(static_cast<const char*>(data.get()), size);
+    return pkl.find("effrobust_family") != std::string::npos;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::string TorchScriptFamilyOf(const std::string& path) {
+  if (!IsTorchScriptVictimFile(path)) return "";
+  try {
+    torch::jit::Module m = torch::jit::load(path, torch::kCPU);
+    if (!m.hasattr("effrobust_family") || !m.attr("effrobust_family").isString()) return "";
+    return m.attr("effrobust_family").toStringRef();
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+LoadedVictim LoadTorchScriptVictim(const std::string& path, const std::string& family,
+                                   const std::string& dataset) {
+  Contract c;
+  c.path = path;
+  c.family = family.empty() ? "?" : family;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw ModelError("TorchScript victim '" + path + "' is missing or not a regular file");
+  }
+  torch::jit::Module m;
+  try {
+    m = torch::jit::load(path, torch::kCPU);
+  } catch (const c10::Error& e) {
+    throw ModelError("TorchScript victim '" + path +
+                     "' cannot be loaded by torch::jit::load (save it with "
+                     "torch.jit.save(torch.jit.script(model), path)): " +
+                     e.what_without_backtrace());
+  }
+  const torch::IValue declared = Attr(c, m, "effrobust_family", "str");
+  const std::vector<std::string>& families = TorchScriptFamilyNames();
+  std::string allowed;
+  for (const auto& f : families) allowed += (allowed.empty() ? "" : ", ") + f;
+  if (!declared.isString() ||
+      std::find(families.begin(), families.end(), declared.toStringRef()) == families.end()) {
+    Fail(c, "attribute 'effrobust_family' is " +
+                (declared.isString() ? "'" + declared.toStringRef() + "'"
+                                     : std::string(declared.tagKind())) +
+                " (allowed: " + allowed + ")");
+  }
+  if (!family.empty() && declared.toStringRef() != family) {
+    Fail(c, "the module declares effrobust_family '" + declared.toStringRef() + "', not '" +
+                family + "'");
+  }
+  c.family = declared.toStringRef();
+  c.in_channels = IntAttr(c, m, "in_channels");
+  c.image_size = IntAttr(c, m, "image_size");
+  c.num_classes = IntAttr(c, m, "num_classes");
+  ModelMetadata meta;
+  if (c.family == kFamilyEarlyExit) {
+    RequireMethod(c, m, "forward_exits", 1,
+                  "forward_exits(self, x: Tensor) -> Tuple[List[Tensor], List[Tensor]]");
+    meta.exit_flops = FloatListAttr(c, m, "exit_flops");
+    for (size_t j = 0; j < meta.exit_flops.size(); ++j) {
+      const double prev = j == 0 ? 0 : meta.exit_flops[j - 1];
+      if (meta.exit_flops[j] < prev) {
+        Fail(c, "attribute 'exit_flops' must be cumulative (non-decreasing), entry " +
+                    std::to_string(j) + " is smaller than entry " + std::to_string(j - 1));
+      }
+      c.stage_flops.push_back(meta.exit_flops[j] - prev);
+    }
+    const torch::IValue t = Attr(c, m, "exit_thresholds", "Dict[str, float]");
+    if (!t.isGenericDict()) {
+      Fail(c, "attribute 'exit_thresholds' must be a Dict[str, float], got " + t.tagKind());
+    }
+    for (const auto& e : t.toGenericDict()) {
+      if (!e.key().isString() || !(e.value().isDouble() || e.value().isInt())) {
+        Fail(c, "attribute 'exit_thresholds' must be a Dict[str, float]");
+      }
+      c.thresholds[e.key().toStringRef()] =
+          e.value().isDouble() ? e.value().toDouble() : static_cast<double>(e.value().toInt());
+    }
+    for (const auto& [rad, unused] : RadLevels()) {
+      if (!c.thresholds.count(rad)) {
+        Fail(c, "attribute 'exit_thresholds' has no key '" + rad +
+                    "' (required: rad5, rad15; the RAD thresholds in (0, 1])");
+      }
+    }
+    meta.thresholds = c.thresholds;
+  } else if (c.family == kFamilySkipGate) {
+    RequireMethod(c, m, "forward_gated", 1,
+                  "forward_gated(self, x: Tensor) -> Tuple[Tensor, List[Tensor], List[Tensor]]");
+    c.stage_flops = FloatListAttr(c, m, "block_flops");
+    c.base_flops = FloatAttr(c, m, "base_flops");
+  } else {
+    RequireMethod(c, m, "forward_halting", 1,
+                  "forward_halting(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, "
+                  "List[Tensor]]");
+    c.stage_flops = FloatListAttr(c, m, "layer_flops");
+    c.base_flops = FloatAttr(c, m, "base_flops");
+  }
+  if (m.find_method("infer")) {
+    RequireMethod(c, m, "infer", c.family == kFamilyEarlyExit ? 3 : 1,
+                  c.family == kFamilyEarlyExit
+                      ? "infer(self, x: Tensor, q: float, max_exits: int) -> Tensor"
+                      : "infer(self, x: Tensor) -> Tensor");
+    c.has_infer = true;
+  }
+  CheckDataset(c, dataset);
+  m.eval();
+  ScriptHolder holder(m);
+  auto victim = std::make_unique<TorchScriptVictim>(holder, c);
+  {
+    // The contract, checked on a batch of 2 zero images of the declared size.
+    torch::NoGradGuard no_grad;
+    victim->Run(torch::zeros({2, c.in_channels, c.image_size, c.image_size}));
+  }
+  LoadedVictim loaded;
+  loaded.victim = std::move(victim);
+  loaded.victim->module().eval();
+  for (auto& p : loaded.victim->module().parameters()) p.set_requires_grad(false);
+  meta.name = std::filesystem::path(path).stem().string();
+  meta.arch = kArchTorchScript;
+  meta.dataset = dataset;
+  meta.config.in_channels = c.in_channels;
+  meta.config.image_size = c.image_size;
+  meta.config.num_classes = c.num_classes;
+  loaded.meta = meta;
+  return loaded;
+}
+
+}  // namespace effrobust

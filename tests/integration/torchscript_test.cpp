@@ -1,0 +1,135 @@
+// TorchScript victims end to end (issue 9 §1): one experiment YAML with a
+// built-in checkpoint beside a scripted victim of each D1 family (made by
+// tests/support/make_torchscript_victims.py with Debian's python3-torch),
+// run by the real binary under mpirun: every unit done, each family's own
+// metric and cost columns filled; a scripted file that declares another
+// family than the YAML is refused before anything runs (exit 2). The
+// exit_cap defense caps the scripted early-exit victim as a built-in one.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "evaluation/defense_views.h"
+#include "results/index.h"
+#include "results/shard.h"
+#include "tests/support/process.h"
+#include "tests/support/tiny_model.h"
+
+namespace effrobust {
+namespace {
+
+using test::Mpirun;
+using test::Shell;
+using test::Slurp;
+
+namespace fs = std::filesystem;
+
+std::string Bin() { return EFFROBUST_BINARY; }
+
+class TorchScriptRunTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) return;
+    char tmpl[] = "/tmp/effrobust-torchscript-XXXXXX";
+    dir_ = new std::string(mkdtemp(tmpl));
+    WriteTinyModel(*dir_ + "/tiny.pt", 3);
+    const std::string log = *dir_ + "/make.log";
+    made_ = Shell("/usr/bin/python3 " + std::string(EFFROBUST_SOURCE_ROOT) +
+                      "/tests/support/make_torchscript_victims.py " + *dir_ +
+                      " /usr/share/datasets/fashion-mnist",
+                  log) == 0;
+  }
+  static void TearDownTestSuite() {
+    if (dir_ == nullptr) return;
+    fs::remove_all(*dir_);
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (dir_ == nullptr) GTEST_SKIP() << "/usr/bin/python3 has no torch (python3-torch)";
+    ASSERT_TRUE(made_) << Slurp(*dir_ + "/make.log");
+  }
+
+  static std::string* dir_;
+  static bool made_;
+};
+std::string* TorchScriptRunTest::dir_ = nullptr;
+bool TorchScriptRunTest::made_ = false;
+
+TEST_F(TorchScriptRunTest, OneYamlRunsABuiltInModelBesideAScriptedVictimOfEachFamily) {
+  const std::string out = *dir_ + "/run";
+  const std::string spec = *dir_ + "/side-by-side.yaml";
+  std::ofstream(spec) << "name: side-by-side\nseed: 3\noutput: " << out << "\n"
+                      << "models:\n"
+                      << "  - {name: builtin-sdn, path: " << *dir_ << "/tiny.pt}\n"
+                      << "  - {name: ts-sdn, torchscript: " << *dir_
+                      << "/early_exit.pt, family: early_exit, dataset: fashion-mnist}\n"
+                      << "  - {name: ts-skip, torchscript: " << *dir_
+                      << "/skip_gate.pt, family: skip_gate, dataset: fashion-mnist}\n"
+                      << "  - {name: ts-avit, torchscript: " << *dir_
+                      << "/adaptive_token.pt, family: adaptive_token, dataset: fashion-mnist}\n"
+                      << "datasets: [{name: fashion-mnist, split: test, range: [0, 8]}]\n"
+                      << "attacks:\n"
+                      << "  - name: clean\n"
+                      << "  - {name: deepsloth, params: {iterations: 2}}\n"
+                      << "  - {name: ilfo, params: {iterations: 3}}\n"
+                      << "  - {name: slowformer, params: {mode: per_sample, iterations: 2}}\n"
+                      << "defenses:\n  - none\n  - {name: exit_cap, params: {k: 2}}\n"
+                      << "measure: {latency_repeats: 1, latency_warmup: 0, batch_size: 8}\n";
+  const std::string log = *dir_ + "/run.log";
+  ASSERT_EQ(Shell(Mpirun(2) + Bin() + " run " + spec, log), 0) << Slurp(log);
+  auto index = OpenSqliteIndexReadOnly(out + "/index.sqlite");
+  auto units = index->Units();
+  // clean + the family's own attack, per model.
+  ASSERT_EQ(units.size(), 8u);
+  const std::map<std::string, std::string> metric_of = {{"builtin-sdn", "exit_rad5"},
+                                                        {"ts-sdn", "exit_rad5"},
+                                                        {"ts-skip", "blocks_run"},
+                                                        {"ts-avit", "token_depth"}};
+  std::map<std::string, int> per_model;
+  for (const auto& u : units) {
+    ASSERT_EQ(u.status, "done") << u.plan.unit_id << " " << u.error;
+    ++per_model[u.plan.model];
+    RowBatch rows = ReadShardRows(out + "/" + u.shard_file, {u.row_begin, u.row_end});
+    ASSERT_EQ(rows.rows(), 8u);
+    const std::string metric = metric_of.at(u.plan.model);
+    const std::string s = metric == "exit_rad5" ? "_rad5" : "";
+    for (std::string c : {"flops_clean", "flops_adv", "energy_clean_pj", "latency_clean_ms"}) {
+      for (double v : rows.Get(c + s).reals) {
+        EXPECT_TRUE(std::isfinite(v) && v > 0) << u.plan.model << " " << c << s;
+      }
+    }
+    if (u.plan.model == "ts-sdn") {  // the exit cap reaches the scripted victim
+      const Column& capped = rows.Get(DefenseViewPrefix("exit_cap") + "exit_adv_rad5");
+      ASSERT_EQ(capped.size(), 8u);
+      for (int64_t e : capped.ints) EXPECT_LE(e, 1) << u.plan.unit_id;
+    }
+    const std::string stem = metric.substr(0, metric.size() - s.size());
+    EXPECT_EQ(rows.Get(stem + "_clean" + s).size(), 8u) << u.plan.model << " " << stem;
+    EXPECT_EQ(rows.Get(stem + "_adv" + s).size(), 8u) << u.plan.model << " " << stem;
+  }
+  for (const auto& [model, metric] : metric_of) EXPECT_EQ(per_model[model], 2) << model;
+}
+
+TEST_F(TorchScriptRunTest, AScriptedFileDeclaringAnotherFamilyIsRefusedBeforeAnyUnitRuns) {
+  const std::string spec = *dir_ + "/wrong-family.yaml";
+  std::ofstream(spec) << "name: wrong\nseed: 3\noutput: " << *dir_ << "/wrong\n"
+                      << "models:\n  - {name: ts, torchscript: " << *dir_
+                      << "/early_exit.pt, family: skip_gate, dataset: fashion-mnist}\n"
+                      << "datasets: [{name: fashion-mnist, split: test, range: [0, 8]}]\n"
+                      << "attacks:\n  - name: clean\n";
+  const std::string log = *dir_ + "/wrong.log";
+  EXPECT_EQ(Shell(Bin() + " plan " + spec, log), 2) << Slurp(log);
+  const std::string text = Slurp(log);
+  EXPECT_NE(text.find("wrong-family.yaml:5: model 'ts' torchscript '"), std::string::npos) << text;
+  EXPECT_NE(text.find("declares effrobust_family 'early_exit', not 'skip_gate'"), std::string::npos)
+      << text;
+  EXPECT_FALSE(fs::exists(*dir_ + "/wrong"));
+}
+
+}  // namespace
+}  // namespace effrobust
