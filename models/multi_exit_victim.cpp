@@ -40,15 +40,12 @@ double MultiExitVictim::Threshold(const std::string& point) const {
   return it->second;
 }
 
-DynamicResult MultiExitVictim::Measure(const torch::Tensor& x, const std::string& point) {
-  const double q = Threshold(point);
-  const int64_t n = x.size(0);
-  CostLedger ledger(n);
-  auto logits = model_->ForwardAll(x, &ledger, nullptr);
-  const int k = static_cast<int>(logits.size());
+DynamicResult EarlyExitDecisions(const std::vector<torch::Tensor>& exit_logits, double q,
+                                 int64_t exit_cap, const CostLedger& ledger) {
+  const int k = static_cast<int>(exit_logits.size());
   std::vector<torch::Tensor> confs, preds;
-  for (auto& l : logits) {
-    auto [mx, arg] = torch::softmax(l.to(torch::kFloat64), 1).max(1);
+  for (auto& l : exit_logits) {
+    auto [mx, arg] = torch::softmax(l.detach().to(torch::kFloat64), 1).max(1);
     confs.push_back(mx);
     preds.push_back(arg);
   }
@@ -56,18 +53,27 @@ DynamicResult MultiExitVictim::Measure(const torch::Tensor& x, const std::string
   torch::Tensor pred = torch::stack(preds, 1).cpu().contiguous();
   auto c = conf.accessor<double, 2>();
   auto p = pred.accessor<int64_t, 2>();
+  const int64_t n = conf.size(0);
   DynamicResult r;
   std::vector<int64_t> exits(n);
   for (int64_t i = 0; i < n; ++i) {
     std::vector<double> v(k);
     for (int j = 0; j < k; ++j) v[j] = c[i][j];
     exits[i] = ExitIndex(v, q);
-    if (exit_cap_ > 0) exits[i] = std::min<int64_t>(exits[i], exit_cap_ - 1);
+    if (exit_cap > 0) exits[i] = std::min<int64_t>(exits[i], exit_cap - 1);
     r.pred.push_back(p[i][exits[i]]);
     r.metric.push_back(static_cast<double>(exits[i]));
   }
   r.cost = ledger.Totals(exits);
   return r;
+}
+
+DynamicResult MultiExitVictim::Measure(const torch::Tensor& x, const std::string& point) {
+  const double q = Threshold(point);
+  const int64_t n = x.size(0);
+  CostLedger ledger(n);
+  auto logits = model_->ForwardAll(x, &ledger, nullptr);
+  return EarlyExitDecisions(logits, q, exit_cap_, ledger);
 }
 
 void MultiExitVictim::InferOne(const torch::Tensor& x, const std::string& point) {

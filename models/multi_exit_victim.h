@@ -12,6 +12,14 @@
 
 namespace effrobust {
 
+// The early-exit rule over a batch's exit logits (K tensors [B, classes]),
+// shared by every early-exit victim: each sample exits at the first exit
+// whose softmax confidence reaches `q` (ExitIndex), or at exit
+// `exit_cap` - 1 if that comes first (cap > 0); its prediction is that exit's,
+// its metric the exit index, its costs the ledger's up to that exit.
+DynamicResult EarlyExitDecisions(const std::vector<torch::Tensor>& exit_logits, double q,
+                                 int64_t exit_cap, const CostLedger& ledger);
+
 class MultiExitVictim : public VictimModel {
  public:
   // `thresholds`: operating point -> exit threshold q (may be empty for

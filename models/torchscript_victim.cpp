@@ -11,6 +11,7 @@
 #include "evaluation/d1_summary.h"
 #include "evaluation/early_exit.h"
 #include "models/families.h"
+#include "models/multi_exit_victim.h"
 
 namespace effrobust {
 namespace {
@@ -354,9 +355,8 @@ class TorchScriptVictim : public VictimModel {
     }
   }
 
-  // As MultiExitVictim::Measure: each sample leaves at the first exit whose
-  // max-softmax confidence reaches q (ExitIndex), at exit_cap_ at the
-  // latest, and is charged the stages up to that exit.
+  // As MultiExitVictim::Measure (EarlyExitDecisions), with the ledger filled
+  // from the contract's per-exit FLOPs.
   DynamicResult MeasureExits(const torch::Tensor& x, double q) {
     Pass p = Run(x);
     const int64_t n = x.size(0);
@@ -371,28 +371,7 @@ class TorchScriptVictim : public VictimModel {
       use.stage = j;
       ledger.Add(use);
     }
-    std::vector<torch::Tensor> confs, preds;
-    for (auto& l : p.exit_logits) {
-      auto [mx, arg] = torch::softmax(l.detach().to(torch::kFloat64), 1).max(1);
-      confs.push_back(mx);
-      preds.push_back(arg);
-    }
-    torch::Tensor conf = torch::stack(confs, 1).cpu().contiguous();
-    torch::Tensor pred = torch::stack(preds, 1).cpu().contiguous();
-    auto cf = conf.accessor<double, 2>();
-    auto pr = pred.accessor<int64_t, 2>();
-    DynamicResult r;
-    std::vector<int64_t> exits(n);
-    for (int64_t i = 0; i < n; ++i) {
-      std::vector<double> v(k);
-      for (int j = 0; j < k; ++j) v[j] = cf[i][j];
-      exits[i] = ExitIndex(v, q);
-      if (exit_cap_ > 0) exits[i] = std::min<int64_t>(exits[i], exit_cap_ - 1);
-      r.pred.push_back(pr[i][exits[i]]);
-      r.metric.push_back(static_cast<double>(exits[i]));
-    }
-    r.cost = ledger.Totals(exits);
-    return r;
+    return EarlyExitDecisions(p.exit_logits, q, exit_cap_, ledger);
   }
 
   ScriptHolder holder_;
