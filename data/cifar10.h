@@ -16,9 +16,13 @@
 
 namespace effrobust {
 
+// The dataset's name in experiment files (`datasets: [{name: cifar10, path: DIR}]`).
+inline constexpr char kCifar10Dataset[] = "cifar10";
 inline constexpr int64_t kCifar10Side = 32;
 inline constexpr int64_t kCifar10Classes = 10;
 inline constexpr int64_t kCifar10RecordBytes = 1 + 3 * kCifar10Side * kCifar10Side;  // 3073
+inline constexpr int64_t kCifar10TrainCount = 50000;
+inline constexpr int64_t kCifar10TestCount = 10000;
 
 // The batch files of `split` in `dir`, in reading order: "train" is
 // DIR/data_batch_1.bin .. DIR/data_batch_5.bin, "test" is DIR/test_batch.bin.

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "data/cifar10.h"
 #include "evaluation/d1_summary.h"
 #include "evaluation/early_exit.h"
 #include "models/families.h"
@@ -391,18 +392,29 @@ void RequireMethod(const Contract& c, const torch::jit::Module& m, const std::st
   }
 }
 
-// The D1 executor runs classifiers on fashion-mnist only: the declared input
-// and classes must be its.
+// The D1 executor runs classifiers on fashion-mnist (1x28x28) and cifar10
+// (3x32x32), 10 classes each: the declared input and classes must be the
+// dataset's.
 void CheckDataset(const Contract& c, const std::string& dataset) {
   if (dataset.empty()) return;
-  if (dataset != "fashion-mnist") {
-    Fail(c, "dataset '" + dataset + "' is not one a D1 victim runs on (allowed: fashion-mnist)");
+  int64_t channels = 0;
+  int64_t side = 0;
+  if (dataset == "fashion-mnist") {
+    channels = 1;
+    side = 28;
+  } else if (dataset == kCifar10Dataset) {
+    channels = 3;
+    side = kCifar10Side;
+  } else {
+    Fail(c, "dataset '" + dataset +
+                "' is not one a D1 victim runs on (allowed: fashion-mnist, cifar10)");
   }
-  if (c.in_channels != 1 || c.image_size != 28 || c.num_classes != 10) {
+  if (c.in_channels != channels || c.image_size != side || c.num_classes != 10) {
     Fail(c, "declares " + std::to_string(c.in_channels) + "x" + std::to_string(c.image_size) +
                 "x" + std::to_string(c.image_size) + " inputs and " +
-                std::to_string(c.num_classes) + " classes, but dataset '" + dataset +
-                "' has 1x28x28 images and 10 classes");
+                std::to_string(c.num_classes) + " classes, but dataset '" + dataset + "' has " +
+                std::to_string(channels) + "x" + std::to_string(side) + "x" +
+                std::to_string(side) + " images and 10 classes");
   }
 }
 

@@ -206,7 +206,22 @@ TEST_F(TorchScriptVictimTest, ContractErrorsNameTheFileAndWhatIsMissingOrWrong) 
     e = err.what();
   }
   EXPECT_NE(e.find("dataset 'fashion-mnist-scenes' is not one a D1 victim runs on (allowed: "
-                   "fashion-mnist)"),
+                   "fashion-mnist, cifar10)"),
+            std::string::npos)
+      << e;
+
+  // cifar10 takes 3x32x32 victims and refuses 1x28x28 ones.
+  LoadedVictim rgb = LoadTorchScriptVictim(File("ee_rgb32.pt"), "early_exit", "cifar10");
+  EXPECT_EQ(rgb.meta.dataset, "cifar10");
+  EXPECT_EQ(rgb.meta.config.in_channels, 3);
+  try {
+    LoadTorchScriptVictim(File("early_exit.pt"), "early_exit", "cifar10");
+    e = "";
+  } catch (const ModelError& err) {
+    e = err.what();
+  }
+  EXPECT_NE(e.find("declares 1x28x28 inputs and 10 classes, but dataset 'cifar10' has 3x32x32 "
+                   "images and 10 classes"),
             std::string::npos)
       << e;
 

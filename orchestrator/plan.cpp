@@ -34,7 +34,8 @@ const std::string kDefensePrefix = "defense.";
 const std::string kAdaptiveField = "adaptive_defense";
 
 // The fields that define a unit (and that its id hashes): model and its
-// content hash, dataset slice, attack with every parameter, seed.
+// content hash, dataset slice, attack with every parameter, seed. Paths
+// (the model's file, a dataset's directory) are not among them.
 ParamMap IdentityFields(const WorkUnit& u) {
   ParamMap c;
   c["model"] = u.model;
@@ -197,6 +198,7 @@ std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
             u.model_path = model.path;
             u.model_hash = model_hash;
             u.dataset = ds.name;
+            u.data_path = ds.path;
             u.split = ds.split;
             u.begin = begin;
             u.end = end;
@@ -241,6 +243,7 @@ ParamMap UnitToMap(const WorkUnit& u) {
   m["id"] = u.id;
   m["canonical"] = u.canonical;
   m["model_path"] = u.model_path;
+  if (!u.data_path.empty()) m["data_path"] = u.data_path;
   return m;
 }
 
@@ -252,6 +255,7 @@ WorkUnit UnitFromMap(const ParamMap& m) {
   u.model_path = RequiredTextField(m, "model_path");
   u.model_hash = RequiredTextField(m, "model_hash");
   u.dataset = RequiredTextField(m, "dataset");
+  u.data_path = TextField(m, "data_path");
   u.split = RequiredTextField(m, "split");
   u.begin = static_cast<int64_t>(NumberField(m, "sample_begin"));
   u.end = static_cast<int64_t>(NumberField(m, "sample_end"));

@@ -30,6 +30,9 @@ struct WorkUnit {
   std::string model_path;
   std::string model_hash;  // content hash of the checkpoint
   std::string dataset;
+  // The dataset's directory (cifar10's `path`; "" for the others). Not part
+  // of the identity: moving the data does not make units new.
+  std::string data_path;
   std::string split;
   int64_t begin = 0;
   int64_t end = 0;

@@ -70,6 +70,34 @@ TEST(PlanTest, UnitSurvivesMessageRoundTrip) {
   EXPECT_EQ(CanonicalJson(v.params), CanonicalJson(u.params));
 }
 
+TEST(PlanTest, Cifar10PathTravelsWithTheUnitButIsNotPartOfItsIdentity) {
+  auto spec_at = [](const std::string& dir) {
+    return ParseSpec("name: t\nseed: 3\nmodels: [{name: m, path: m.pt}]\n"
+                     "datasets: [{name: cifar10, path: " + dir +
+                         ", range: [0, 100], shard_size: 40}]\n"
+                         "attacks:\n  - name: clean\n",
+                     "t.yaml");
+  };
+  auto a = ExpandUnits(spec_at("/data/c10"), {{"m", "abc"}});
+  auto b = ExpandUnits(spec_at("/moved/c10"), {{"m", "abc"}});
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].id, b[i].id);  // moving the data does not redo the units
+    EXPECT_EQ(a[i].dataset, "cifar10");
+    EXPECT_EQ(a[i].data_path, "/data/c10");
+    EXPECT_EQ(b[i].data_path, "/moved/c10");
+    EXPECT_EQ(a[i].canonical.find("c10"), std::string::npos) << a[i].canonical;
+    WorkUnit v = UnitFromMap(ParseFlatJson(CanonicalJson(UnitToMap(a[i]))));
+    EXPECT_EQ(v.data_path, "/data/c10");
+    EXPECT_EQ(v.id, a[i].id);
+  }
+  // Datasets without a path send none.
+  auto u = ExpandUnits(Spec("[0.01]"), {{"m", "abc"}}).back();
+  EXPECT_EQ(UnitToMap(u).count("data_path"), 0u);
+  EXPECT_EQ(UnitFromMap(UnitToMap(u)).data_path, "");
+}
+
 TEST(PlanTest, NoneAloneKeepsUnitIdsAndADefenseJoinsEveryUnitsIdentity) {
   const std::string text =
       "name: t\nseed: 3\nmodels: [{name: m, path: m.pt}]\n"

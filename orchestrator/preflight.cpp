@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/value.h"
+#include "data/cifar10.h"
 #include "data/fashion_mnist.h"
 #include "data/freedict.h"
 #include "data/translation_pairs.h"
@@ -134,7 +135,48 @@ void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
   const std::string dict_dir = freedict_dir.empty() ? DefaultFreeDictDir() : freedict_dir;
   std::set<std::pair<std::string, std::string>> checked;
   for (const DatasetSpec& ds : spec.datasets) {
-    if (!checked.insert({ds.name, ds.split}).second) continue;
+    if (!checked.insert({ds.name + "/" + ds.path, ds.split}).second) continue;
+    if (ds.name == kCifar10Dataset) {
+      // What LoadCifar10(path, split) reads.
+      const std::string allowed =
+          "allowed: a directory holding the CIFAR-10 binary batches data_batch_1.bin .. "
+          "data_batch_5.bin and test_batch.bin, as in cifar-10-batches-bin of "
+          "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz)";
+      std::error_code ec;
+      if (!fs::is_directory(ds.path, ec)) {
+        throw SpecError(At(spec, ds.line) + "key 'path' in dataset '" + ds.name + "' = '" +
+                        Printable(ds.path) + "' " +
+                        (fs::exists(ds.path, ec) ? "is not a directory" : "does not exist") +
+                        " (" + allowed);
+      }
+      for (const std::string& file : Cifar10Files(ds.path, ds.split)) {
+        const std::string problem = FileProblem(file);
+        if (problem.empty()) continue;
+        throw SpecError(At(spec, ds.line) + "dataset '" + ds.name + "' split '" + ds.split +
+                        "' needs file '" + Printable(file) + "', which " + problem +
+                        " (looked in path '" + Printable(ds.path) + "'; " + allowed);
+      }
+      // Every range of the split must lie within the images its files hold.
+      int64_t images = 0;
+      for (const std::string& file : Cifar10Files(ds.path, ds.split)) {
+        const auto bytes = static_cast<int64_t>(fs::file_size(file, ec));
+        if (ec || bytes % kCifar10RecordBytes != 0) {
+          throw SpecError(At(spec, ds.line) + "dataset '" + ds.name + "' file '" +
+                          Printable(file) + "' is not a whole number of " +
+                          std::to_string(kCifar10RecordBytes) + "-byte records (" + allowed);
+        }
+        images += bytes / kCifar10RecordBytes;
+      }
+      for (const DatasetSpec& other : spec.datasets) {
+        if (other.name != ds.name || other.path != ds.path || other.split != ds.split) continue;
+        if (other.end <= images) continue;
+        throw SpecError(At(spec, other.line) + "dataset '" + ds.name + "' split '" + ds.split +
+                        "' range ends at " + std::to_string(other.end) + ", but the files in '" +
+                        Printable(ds.path) + "' hold " + std::to_string(images) +
+                        " images (allowed: a range within them)");
+      }
+      continue;
+    }
     if (ds.name == kTranslationDataset) {
       // What LoadFreeDict(dir, "freedict-eng-deu") reads; both splits.
       for (const char* suffix : {".index", ".dict.dz"}) {

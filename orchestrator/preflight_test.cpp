@@ -217,6 +217,67 @@ TEST_F(PreflightTest, FreeDictNeedsTheDictdFilesAndNamesTheirPackage) {
   EXPECT_NE(m.find("', from EFFROBUST_FREEDICT_DIR"), std::string::npos) << m;
 }
 
+TEST_F(PreflightTest, Cifar10NeedsItsDirectoryAndTheBatchFilesOfItsSplit) {
+  const std::string dir = tmp_.File("c10");
+  auto spec_for = [&](const std::string& split, int64_t end) {
+    return ParseSpec("name: t\nmodels: [{name: m, path: " + model() +
+                         "}]\ndatasets:\n  - {name: cifar10, path: " + dir + ", split: " + split +
+                         ", range: [0, " + std::to_string(end) + "]}\nattacks: [{name: clean}]\n",
+                     "exp.yaml");
+  };
+  std::string m = ErrorOf([&] { CheckDatasetFiles(spec_for("test", 2), data_dir()); });
+  EXPECT_NE(m.find("exp.yaml:4: key 'path' in dataset 'cifar10' = '" + dir +
+                   "' does not exist (allowed: a directory holding the CIFAR-10 binary batches "
+                   "data_batch_1.bin .. data_batch_5.bin and test_batch.bin"),
+            std::string::npos)
+      << m;
+  fs::create_directory(dir);
+  m = ErrorOf([&] { CheckDatasetFiles(spec_for("test", 2), data_dir()); });
+  EXPECT_NE(m.find("exp.yaml:4: dataset 'cifar10' split 'test' needs file '" + dir +
+                   "/test_batch.bin', which does not exist (looked in path '" + dir + "'"),
+            std::string::npos)
+      << m;
+  Write(dir + "/test_batch.bin", std::string(2 * 3073, '\0'));
+  EXPECT_EQ(ErrorOf([&] { CheckDatasetFiles(spec_for("test", 2), data_dir()); }), "");
+  m = ErrorOf([&] { CheckDatasetFiles(spec_for("test", 3), data_dir()); });
+  EXPECT_NE(m.find("dataset 'cifar10' split 'test' range ends at 3, but the files in '" + dir +
+                   "' hold 2 images"),
+            std::string::npos)
+      << m;
+  Write(dir + "/test_batch.bin", std::string(3074, '\0'));
+  m = ErrorOf([&] { CheckDatasetFiles(spec_for("test", 1), data_dir()); });
+  EXPECT_NE(m.find("test_batch.bin' is not a whole number of 3073-byte records"), std::string::npos)
+      << m;
+  // The train split reads all five data batches.
+  for (int i = 1; i <= 4; ++i) {
+    Write(dir + "/data_batch_" + std::to_string(i) + ".bin", std::string(3073, '\0'));
+  }
+  m = ErrorOf([&] { CheckDatasetFiles(spec_for("train", 2), data_dir()); });
+  EXPECT_NE(m.find("split 'train' needs file '" + dir + "/data_batch_5.bin', which does not exist"),
+            std::string::npos)
+      << m;
+}
+
+TEST_F(PreflightTest, ABuiltInModelOnCifar10IsRefusedBeforeTheRun) {
+  const std::string dir = tmp_.File("c10");
+  fs::create_directory(dir);
+  Write(dir + "/test_batch.bin", std::string(4 * 3073, '\0'));
+  const ExperimentSpec spec =
+      ParseSpec("name: t\noutput: " + output() + "\nmodels: [{name: m, path: " + model() +
+                    "}]\ndatasets:\n  - {name: cifar10, path: " + dir +
+                    ", range: [0, 4]}\nattacks: [{name: clean}]\n",
+                "exp.yaml");
+  PreflightOptions checks;
+  checks.data_dir = data_dir();
+  const std::string m = ErrorOf([&] { PlanExperiment(spec, checks); });
+  EXPECT_NE(m.find("exp.yaml:5: dataset 'cifar10' does not match model 'm' (" + model() +
+                   "), which was trained on 'fashion-mnist' (allowed: list 'fashion-mnist' under "
+                   "datasets, or leave the model out)"),
+            std::string::npos)
+      << m;
+  EXPECT_FALSE(fs::exists(output()));
+}
+
 // ---- model files ----
 
 struct ModelCase {

@@ -13,6 +13,7 @@
 #include "attacks/catalog.h"
 #include "common/error.h"
 #include "common/value.h"
+#include "data/cifar10.h"
 #include "data/scenes.h"
 #include "data/sequences.h"
 #include "data/translation_pairs.h"
@@ -188,10 +189,11 @@ void ParseDatasets(const SpecReader& r, const YAML::Node& root, ExperimentSpec* 
   YAML::Node datasets = root["datasets"];
   if (!datasets || !datasets.IsSequence() || datasets.size() == 0) {
     r.Fail(datasets ? datasets : root,
-           "key 'datasets' must be a non-empty list of {name, split, range, shard_size}");
+           "key 'datasets' must be a non-empty list of {name, split, range, shard_size} "
+           "(cifar10 also takes path)");
   }
   for (const auto& d : datasets) {
-    r.CheckKeys(d, "a datasets entry", {"name", "split", "range", "shard_size"});
+    r.CheckKeys(d, "a datasets entry", {"name", "path", "split", "range", "shard_size"});
     DatasetSpec ds;
     ds.name = r.Str(d, "name", "a datasets entry");
     const std::string default_split = "test";
@@ -201,6 +203,21 @@ void ParseDatasets(const SpecReader& r, const YAML::Node& root, ExperimentSpec* 
       size = DatasetSplitSize(ds.name, ds.split);
     } catch (const SpecError& e) {
       r.Fail(d, std::string(e.what()).substr(std::string("[spec] ").size()));
+    }
+    if (ds.name == kCifar10Dataset) {
+      if (!d["path"]) {
+        r.Fail(d, "missing key 'path' in dataset '" + ds.name +
+                      "' (allowed: path: DIR, the directory holding data_batch_1.bin .. "
+                      "data_batch_5.bin and test_batch.bin)");
+      }
+      ds.path = r.Str(d, "path", "dataset '" + ds.name + "'");
+    } else if (d["path"]) {
+      const YAML::Node p = d["path"];
+      r.Fail(p, "key 'path' in dataset '" + ds.name + "' = " +
+                    (p.IsScalar() ? "'" + Printable(p.Scalar()) + "'" : "<list or mapping>") +
+                    " is not taken by this dataset (allowed: path only for " + kCifar10Dataset +
+                    "; the other datasets are found through their environment variables or "
+                    "Debian packages, see docs/datasets.md)");
     }
     ds.begin = 0;
     ds.end = size;
@@ -373,6 +390,7 @@ int64_t DatasetSplitSize(const std::string& name, const std::string& split) {
       // The train split holds at most this many pairs (what the dictionary
       // yields); a unit past its end fails naming the true size.
       {kTranslationDataset, kTranslationTrainPairs, kTranslationTestPairs},
+      {kCifar10Dataset, kCifar10TrainCount, kCifar10TestCount},
   };
   std::string known;
   for (const Sizes& d : kDatasets) {

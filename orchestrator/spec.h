@@ -25,6 +25,10 @@ struct ModelSpec {
 
 struct DatasetSpec {
   std::string name;            // "fashion-mnist"
+  // cifar10 (required there, refused elsewhere): the directory of its binary
+  // batch files, as written (relative to the working directory). Not part of
+  // any unit's identity.
+  std::string path;
   std::string split = "test";  // Default: "test"
   int64_t begin = 0;           // first sample (inclusive)
   int64_t end = 0;             // one past the last sample
@@ -112,6 +116,7 @@ ExperimentSpec LoadSpec(const std::string& path);
 void LimitSamples(ExperimentSpec* spec, int64_t samples, bool rename_output);
 
 // Sizes of the datasets effrobust knows, per split; SpecError otherwise.
+// (cifar10's sizes are those of the official files, 50000 and 10000.)
 int64_t DatasetSplitSize(const std::string& name, const std::string& split);
 
 }  // namespace effrobust

@@ -52,6 +52,20 @@ TEST(SpecTest, ParsesATorchScriptModelBesideACheckpoint) {
   EXPECT_EQ(s.models[1].dataset, "fashion-mnist");
 }
 
+TEST(SpecTest, ParsesCifar10WithItsPath) {
+  std::string text = kGood;
+  const std::string from = "name: fashion-mnist, split: test, range: [0, 100]";
+  text.replace(text.find(from), from.size(),
+               "name: cifar10, path: data/c10, split: train, range: [0, 50000]");
+  ExperimentSpec s = ParseSpec(text, "good.yaml");
+  ASSERT_EQ(s.datasets.size(), 1u);
+  EXPECT_EQ(s.datasets[0].name, "cifar10");
+  EXPECT_EQ(s.datasets[0].path, "data/c10");
+  EXPECT_EQ(s.datasets[0].split, "train");
+  EXPECT_EQ(s.datasets[0].end, 50000);
+  EXPECT_EQ(ParseSpec(kGood, "good.yaml").datasets[0].path, "");
+}
+
 struct BadSpec {
   std::string from, to;     // replace `from` in kGood by `to`
   std::string fragment;     // expected in the message
@@ -79,7 +93,15 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadSpec{"seed: 7", "seed: seven", "bad.yaml:2: key 'seed' in the top level = 'seven' is not an integer"},
         BadSpec{"seed: 7", "sede: 7", "bad.yaml:2: unknown key 'sede' in the top level (allowed: name, seed"},
-        BadSpec{"name: fashion-mnist", "name: cifar10", "bad.yaml:7: dataset 'cifar10' is not known (allowed: fashion-mnist, fashion-mnist-scenes"},
+        BadSpec{"name: fashion-mnist", "name: cifar100", "bad.yaml:7: dataset 'cifar100' is not known (allowed: fashion-mnist, fashion-mnist-scenes"},
+        // cifar10 needs `path`; the other datasets refuse it.
+        BadSpec{"name: fashion-mnist", "name: cifar10", "bad.yaml:7: missing key 'path' in dataset 'cifar10' (allowed: path: DIR, the directory holding data_batch_1.bin .. data_batch_5.bin and test_batch.bin)"},
+        BadSpec{"name: fashion-mnist", "name: cifar10, path: [a, b]", "bad.yaml:7: key 'path' in dataset 'cifar10' must be a scalar"},
+        BadSpec{"name: fashion-mnist", "name: cifar10, path: ''", "bad.yaml:7: key 'path' in dataset 'cifar10' must not be empty"},
+        BadSpec{"name: fashion-mnist, split: test, range: [0, 100]", "name: cifar10, path: /data/c10, split: train, range: [0, 60000]",
+                "bad.yaml:7: key 'end' in range of dataset 'cifar10' = 60000 is out of range (allowed: 1 to 50000)"},
+        BadSpec{"name: fashion-mnist", "name: fashion-mnist, path: /data/fm",
+                "bad.yaml:7: key 'path' in dataset 'fashion-mnist' = '/data/fm' is not taken by this dataset (allowed: path only for cifar10;"},
         BadSpec{"split: test", "split: val", "split 'val' of dataset 'fashion-mnist' is not known (allowed: train, test)"},
         BadSpec{"range: [0, 100]", "range: [0, 20000]", "= 20000 is out of range (allowed: 1 to 10000)"},
         BadSpec{"eps: [0.01, 8/255]", "eps: [0.01, big]", "bad.yaml:11: key 'params.eps' = 'big'"},
@@ -278,7 +300,9 @@ INSTANTIATE_TEST_SUITE_P(Datasets, DatasetSplitSizeTest,
                                            SplitSize{"fashion-mnist-scenes", "train", 100000},
                                            SplitSize{"fashion-mnist-scenes", "test", 10000},
                                            SplitSize{"freedict-eng-deu", "train", 60000},
-                                           SplitSize{"freedict-eng-deu", "test", 2000}));
+                                           SplitSize{"freedict-eng-deu", "test", 2000},
+                                           SplitSize{"cifar10", "train", 50000},
+                                           SplitSize{"cifar10", "test", 10000}));
 
 TEST(SpecTest, NormSpecificParametersAreCheckedAgainstTheGivenNorm) {
   std::string text = kGood;

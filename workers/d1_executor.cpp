@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "data/cifar10.h"
 #include "data/fashion_mnist.h"
 #include "data/tensor_view.h"
 #include "defenses/defended_victim.h"
@@ -51,7 +52,7 @@ class D1Executor : public UnitExecutor {
     Configure(options);
     LoadModelFor(unit);
     VictimModel& victim = *loaded_.victim;
-    const ImageSet& set = Dataset(unit.dataset, unit.split);
+    const ImageSet& set = Dataset(unit.dataset, unit.data_path, unit.split);
     torch::Tensor x = ImagesTensor(set, unit.begin, unit.end);
     torch::Tensor y = LabelsTensor(set, unit.begin, unit.end);
     const int64_t n = x.size(0);
@@ -236,7 +237,7 @@ class D1Executor : public UnitExecutor {
     auto it = universal_.find(key);
     if (it != universal_.end()) return it->second;
     context.Checkpoint();
-    const ImageSet& train = Dataset(unit.dataset, "train");
+    const ImageSet& train = Dataset(unit.dataset, unit.data_path, "train");
     const int64_t m = std::min<int64_t>(attack->fit_samples(), train.count);
     torch::Tensor fx = ImagesTensor(train, 0, m).to(device_);
     torch::Tensor fy = LabelsTensor(train, 0, m).to(device_);
@@ -304,10 +305,17 @@ class D1Executor : public UnitExecutor {
         options.measure.latency_warmup, options.measure.latency_repeats);
   }
 
-  const ImageSet& Dataset(const std::string& name, const std::string& split) {
-    const std::string key = name + "/" + split;
+  // fashion-mnist from DefaultFashionMnistDir(), cifar10 from the unit's
+  // `path` (`dir`); kept per (dataset, directory, split).
+  const ImageSet& Dataset(const std::string& name, const std::string& dir,
+                          const std::string& split) {
+    const std::string key = name + "/" + dir + "/" + split;
     auto it = data_.find(key);
     if (it != data_.end()) return it->second;
+    if (name == kCifar10Dataset) {
+      if (dir.empty()) throw WorkerError("dataset '" + name + "' needs a path (none in the unit)");
+      return data_.emplace(key, LoadCifar10(dir, split)).first->second;
+    }
     if (name != "fashion-mnist") throw WorkerError("unknown dataset '" + name + "'");
     return data_.emplace(key, LoadFashionMnist(DefaultFashionMnistDir(), split)).first->second;
   }

@@ -5,6 +5,9 @@
 // metric and cost columns filled; a scripted file that declares another
 // family than the YAML is refused before anything runs (exit 2). The
 // exit_cap defense caps the scripted early-exit victim as a built-in one.
+// A 3x32x32 scripted victim runs on a tiny CIFAR-10 directory written here
+// in the binary format (`dataset: cifar10` with its `path`); a built-in
+// (Fashion-MNIST) model on cifar10 is refused before anything runs.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -129,6 +132,96 @@ TEST_F(TorchScriptRunTest, AScriptedFileDeclaringAnotherFamilyIsRefusedBeforeAny
   EXPECT_NE(text.find("declares effrobust_family 'early_exit', not 'skip_gate'"), std::string::npos)
       << text;
   EXPECT_FALSE(fs::exists(*dir_ + "/wrong"));
+}
+
+// A CIFAR-10 directory in the binary format: test_batch.bin with
+// `test_records` records and each data_batch_N.bin with `train_records`;
+// label i % 10, pixels from a fixed byte pattern.
+void WriteTinyCifar10(const std::string& dir, int test_records, int train_records) {
+  fs::create_directories(dir);
+  auto write = [](const std::string& path, int records, int salt) {
+    std::string bytes;
+    for (int i = 0; i < records; ++i) {
+      bytes.push_back(static_cast<char>(i % 10));
+      for (int p = 0; p < 3072; ++p) {
+        bytes.push_back(static_cast<char>((p * 7 + i * 31 + salt) % 256));
+      }
+    }
+    std::ofstream(path, std::ios::binary) << bytes;
+  };
+  write(dir + "/test_batch.bin", test_records, 0);
+  for (int b = 1; b <= 5; ++b) {
+    write(dir + "/data_batch_" + std::to_string(b) + ".bin", train_records, b);
+  }
+}
+
+TEST_F(TorchScriptRunTest, AScriptedRgbVictimRunsOnCifar10FromItsPath) {
+  const std::string data = *dir_ + "/cifar-10-batches-bin";
+  WriteTinyCifar10(data, 200, 40);
+  const std::string out = *dir_ + "/cifar-run";
+  const std::string spec = *dir_ + "/cifar.yaml";
+  std::ofstream(spec) << "name: cifar\nseed: 3\noutput: " << out << "\n"
+                      << "models:\n  - {name: ts-rgb, torchscript: " << *dir_
+                      << "/ee_rgb32.pt, family: early_exit, dataset: cifar10}\n"
+                      << "datasets:\n  - {name: cifar10, path: " << data
+                      << ", split: test, range: [100, 108], shard_size: 4}\n"
+                      << "attacks:\n  - name: clean\n"
+                      << "  - {name: deepsloth, params: {iterations: 2}}\n"
+                      << "measure: {latency_repeats: 1, latency_warmup: 0, batch_size: 4}\n";
+  const std::string log = *dir_ + "/cifar.log";
+  ASSERT_EQ(Shell(Mpirun(2) + Bin() + " run " + spec, log), 0) << Slurp(log);
+  auto index = OpenSqliteIndexReadOnly(out + "/index.sqlite");
+  auto units = index->Units();
+  ASSERT_EQ(units.size(), 4u);  // 2 shards x (clean, deepsloth)
+  for (const auto& u : units) {
+    ASSERT_EQ(u.status, "done") << u.plan.unit_id << " " << u.error;
+    EXPECT_EQ(u.plan.dataset, "cifar10");
+    RowBatch rows = ReadShardRows(out + "/" + u.shard_file, {u.row_begin, u.row_end});
+    ASSERT_EQ(rows.rows(), 4u);
+    for (double v : rows.Get("flops_clean_rad5").reals) EXPECT_TRUE(std::isfinite(v) && v > 0);
+    EXPECT_EQ(rows.Get("exit_clean_rad5").size(), 4u);
+    EXPECT_EQ(rows.Get("exit_adv_rad5").size(), 4u);
+  }
+
+  // The range must lie within the files' images, checked before the run.
+  const std::string past = *dir_ + "/cifar-past.yaml";
+  std::string text = Slurp(spec);
+  text.replace(text.find("range: [100, 108]"), 17, "range: [100, 300]");
+  std::ofstream(past) << text;
+  EXPECT_EQ(Shell(Bin() + " plan " + past, log), 2) << Slurp(log);
+  EXPECT_NE(Slurp(log).find("range ends at 300, but the files in '" + data + "' hold 200 images"),
+            std::string::npos)
+      << Slurp(log);
+}
+
+TEST_F(TorchScriptRunTest, ABuiltInModelOrAFashionMnistVictimOnCifar10IsRefused) {
+  const std::string data = *dir_ + "/cifar-refused";
+  WriteTinyCifar10(data, 20, 1);
+  const std::string spec = *dir_ + "/cifar-builtin.yaml";
+  std::ofstream(spec) << "name: c\nseed: 3\noutput: " << *dir_ << "/cifar-builtin\n"
+                      << "models:\n  - {name: builtin, path: " << *dir_ << "/tiny.pt}\n"
+                      << "datasets:\n  - {name: cifar10, path: " << data << ", range: [0, 8]}\n"
+                      << "attacks:\n  - name: clean\n";
+  const std::string log = *dir_ + "/cifar-builtin.log";
+  EXPECT_EQ(Shell(Bin() + " plan " + spec, log), 2) << Slurp(log);
+  std::string text = Slurp(log);
+  EXPECT_NE(text.find("dataset 'cifar10' does not match model 'builtin'"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("trained on 'fashion-mnist'"), std::string::npos) << text;
+  EXPECT_FALSE(fs::exists(*dir_ + "/cifar-builtin"));
+
+  const std::string gray = *dir_ + "/cifar-gray.yaml";
+  std::ofstream(gray) << "name: c\nseed: 3\noutput: " << *dir_ << "/cifar-gray\n"
+                      << "models:\n  - {name: ts, torchscript: " << *dir_
+                      << "/early_exit.pt, family: early_exit, dataset: cifar10}\n"
+                      << "datasets:\n  - {name: cifar10, path: " << data << ", range: [0, 8]}\n"
+                      << "attacks:\n  - name: clean\n";
+  EXPECT_EQ(Shell(Bin() + " plan " + gray, log), 2) << Slurp(log);
+  text = Slurp(log);
+  EXPECT_NE(text.find("declares 1x28x28 inputs and 10 classes, but dataset 'cifar10' has 3x32x32 "
+                      "images and 10 classes"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

@@ -11,7 +11,8 @@ contract checks:
     ee_no_method.pt      early_exit without forward_exits
     ee_bad_shape.pt      early_exit whose exit logits have 5 classes, not 10
     ee_no_thresholds.pt  early_exit without exit_thresholds
-    ee_rgb32.pt          early_exit for 3x32x32 images (loads; not for fashion-mnist)
+    ee_rgb32.pt          early_exit for 3x32x32 images (untrained; runs on cifar10, is
+                         refused for fashion-mnist)
     sg_no_flops.pt       skip_gate without block_flops
     at_bad_active.pt     adaptive_token whose `active` is [B] instead of [B, L]
 """
@@ -302,6 +303,12 @@ class WrongInput(EarlyExitNet):
         self.in_channels = 3
         self.image_size = 32
         self.stages[0] = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        chans, sizes, total = [3, 8, 16, 32], [16, 8, 4], 0.0
+        flops: List[float] = []
+        for i in range(3):
+            total += conv_flops(chans[i], chans[i + 1], 3, sizes[i]) + linear_flops(4 * chans[i + 1], 10)
+            flops.append(total)
+        self.exit_flops = flops
 
 
 class NoBlockFlops(SkipGateNet):
