@@ -14,26 +14,14 @@
 #include <vector>
 
 #include "common/error.h"
+#include "tests/support/data_files.h"
 #include "tests/support/temp_dir.h"
 
 namespace effrobust {
 namespace {
 
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-template <typename F>
-std::string DataErrorOf(F f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::DataErrorOf;
+using test::WriteFile;
 
 // An 8x8 colour image whose B, G, R values depend on the position.
 cv::Mat ColourImage() {
@@ -77,7 +65,7 @@ void WriteDataset(const TempDir& dir) {
   ASSERT_TRUE(cv::imwrite(dir.File("images/sub/b.png"), GreyImage()));
   ASSERT_TRUE(
       cv::imwrite(dir.File("images/c.jpg"), cv::Mat(16, 24, CV_8UC3, cv::Scalar(200, 60, 20))));
-  WriteText(dir.File("dataset_flickr8k.json"), kJson);
+  WriteFile(dir.File("dataset_flickr8k.json"), kJson);
 }
 
 TEST(CaptionJsonTest, ReadsEntriesSplitsTokensAndRawSentences) {
@@ -176,7 +164,7 @@ TEST(CaptionJsonTest, MissingImageErrorNamesJsonEntryAndFilename) {
 TEST(CaptionJsonTest, UndecodableImageIsAnErrorNamingTheEntry) {
   TempDir dir("captions");
   WriteDataset(dir);
-  WriteText(dir.File("images/c.jpg"), "not a jpeg");
+  WriteFile(dir.File("images/c.jpg"), "not a jpeg");
   const CaptionJson json = ReadCaptionJson(dir.File("dataset_flickr8k.json"));
   const std::string msg =
       DataErrorOf([&] { LoadCaptionedImages(json, dir.File("images"), {"restval"}); });
@@ -186,7 +174,7 @@ TEST(CaptionJsonTest, UndecodableImageIsAnErrorNamingTheEntry) {
 
 TEST(CaptionJsonTest, BadSplitIsAnErrorInTheFileAndInTheRequest) {
   TempDir dir("captions");
-  WriteText(dir.File("d.json"),
+  WriteFile(dir.File("d.json"),
             R"({"images": [{"filename": "x.jpg", "split": "dev",
                 "sentences": [{"tokens": ["x"]}]}]})");
   std::string msg = DataErrorOf([&] { ReadCaptionJson(dir.File("d.json")); });
@@ -201,13 +189,13 @@ TEST(CaptionJsonTest, BadSplitIsAnErrorInTheFileAndInTheRequest) {
 
 TEST(CaptionJsonTest, EmptySentencesOrTokensAreErrorsNamingTheEntry) {
   TempDir dir("captions");
-  WriteText(dir.File("d.json"),
+  WriteFile(dir.File("d.json"),
             R"({"images": [{"filename": "ok.jpg", "split": "val", "sentences": [{"tokens": ["x"]}]},
                            {"filename": "y.jpg", "split": "val", "sentences": []}]})");
   std::string msg = DataErrorOf([&] { ReadCaptionJson(dir.File("d.json")); });
   EXPECT_NE(msg.find("images[1] ('y.jpg') has no sentences"), std::string::npos) << msg;
 
-  WriteText(dir.File("d.json"),
+  WriteFile(dir.File("d.json"),
             R"({"images": [{"filename": "z.jpg", "split": "val",
                             "sentences": [{"tokens": ["x"]}, {"tokens": [], "raw": ""}]}]})");
   msg = DataErrorOf([&] { ReadCaptionJson(dir.File("d.json")); });
@@ -220,10 +208,10 @@ TEST(CaptionJsonTest, MalformedOrMissingJsonNamesTheFile) {
   EXPECT_NE(msg.find("cannot open captions JSON '" + dir.File("absent.json") + "'"),
             std::string::npos)
       << msg;
-  WriteText(dir.File("bad.json"), R"({"images": [{"filename": "a.jpg",)");
+  WriteFile(dir.File("bad.json"), R"({"images": [{"filename": "a.jpg",)");
   msg = DataErrorOf([&] { ReadCaptionJson(dir.File("bad.json")); });
   EXPECT_NE(msg.find("'" + dir.File("bad.json") + "' is not valid JSON"), std::string::npos) << msg;
-  WriteText(dir.File("noimages.json"), R"({"dataset": "coco"})");
+  WriteFile(dir.File("noimages.json"), R"({"dataset": "coco"})");
   msg = DataErrorOf([&] { ReadCaptionJson(dir.File("noimages.json")); });
   EXPECT_NE(msg.find("has no \"images\" list"), std::string::npos) << msg;
 }

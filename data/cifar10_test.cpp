@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "tests/support/data_files.h"
 #include "tests/support/temp_dir.h"
 
 namespace effrobust {
@@ -31,22 +32,8 @@ std::string Record(int record, uint8_t label) {
   return r;
 }
 
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-// The message of the DataError that `f` throws, or "" if it throws none.
-template <typename F>
-std::string DataErrorOf(F f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::DataErrorOf;
+using test::WriteFile;
 
 TEST(Cifar10Test, RecordSizeIs3073Bytes) { EXPECT_EQ(kCifar10RecordBytes, 3073); }
 

@@ -13,26 +13,14 @@
 #include <vector>
 
 #include "common/error.h"
+#include "tests/support/data_files.h"
 #include "tests/support/temp_dir.h"
 
 namespace effrobust {
 namespace {
 
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-template <typename F>
-std::string DataErrorOf(F f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::DataErrorOf;
+using test::WriteFile;
 
 constexpr char kSeqInfo[] =
     "[Sequence]\n"
@@ -62,8 +50,8 @@ void WriteSequence(const TempDir& dir, const std::string& seqinfo = kSeqInfo,
                    const std::string& ext = ".jpg") {
   std::filesystem::create_directories(dir.File("TINY-01/img1"));
   std::filesystem::create_directories(dir.File("TINY-01/gt"));
-  WriteText(dir.File("TINY-01/seqinfo.ini"), seqinfo);
-  WriteText(dir.File("TINY-01/gt/gt.txt"), gt);
+  WriteFile(dir.File("TINY-01/seqinfo.ini"), seqinfo);
+  WriteFile(dir.File("TINY-01/gt/gt.txt"), gt);
   for (int f = 1; f <= 3; ++f) {
     const std::string name = "TINY-01/img1/00000" + std::to_string(f) + ext;
     ASSERT_TRUE(cv::imwrite(dir.File(name), cv::Mat(h, w, CV_8UC3, cv::Scalar::all(40 * f + 20))));
@@ -203,23 +191,23 @@ TEST(MotSequenceTest, MalformedGtLineNamesFileLineAndField) {
             std::string::npos)
       << msg;
 
-  WriteText(dir.File("TINY-01/gt/gt.txt"), "1,7,4,2,8,6,1,1\n");
+  WriteFile(dir.File("TINY-01/gt/gt.txt"), "1,7,4,2,8,6,1,1\n");
   msg = DataErrorOf([&] { LoadMotSequence(dir.File("TINY-01")); });
   EXPECT_NE(msg.find("line 1 has 8 fields, expected 9"), std::string::npos) << msg;
 
-  WriteText(dir.File("TINY-01/gt/gt.txt"), "1,7.5,4,2,8,6,1,1,1\n");
+  WriteFile(dir.File("TINY-01/gt/gt.txt"), "1,7.5,4,2,8,6,1,1,1\n");
   msg = DataErrorOf([&] { LoadMotSequence(dir.File("TINY-01")); });
   EXPECT_NE(msg.find("line 1 field 2 (id): '7.5' is not an integer"), std::string::npos) << msg;
 
-  WriteText(dir.File("TINY-01/gt/gt.txt"), "1,7,4,2,0,6,1,1,1\n");
+  WriteFile(dir.File("TINY-01/gt/gt.txt"), "1,7,4,2,0,6,1,1,1\n");
   msg = DataErrorOf([&] { LoadMotSequence(dir.File("TINY-01")); });
   EXPECT_NE(msg.find("line 1 field 5 (bb_width): 0 is not above 0"), std::string::npos) << msg;
 
-  WriteText(dir.File("TINY-01/gt/gt.txt"), "1,7,4,2,8,6,1,1,1\n4,7,4,2,8,6,1,1,1\n");
+  WriteFile(dir.File("TINY-01/gt/gt.txt"), "1,7,4,2,8,6,1,1,1\n4,7,4,2,8,6,1,1,1\n");
   msg = DataErrorOf([&] { LoadMotSequence(dir.File("TINY-01")); });
   EXPECT_NE(msg.find("line 2 field 1 (frame): 4 is beyond seqLength 3"), std::string::npos) << msg;
 
-  WriteText(dir.File("TINY-01/gt/gt.txt"), "1,7,4,2,8,6,1,1,1\n1,7,5,2,8,6,1,1,1\n");
+  WriteFile(dir.File("TINY-01/gt/gt.txt"), "1,7,4,2,8,6,1,1,1\n1,7,5,2,8,6,1,1,1\n");
   msg = DataErrorOf([&] { LoadMotSequence(dir.File("TINY-01")); });
   EXPECT_NE(msg.find("line 2 field 2 (id): id 7 appears twice in frame 1 (also line 1)"),
             std::string::npos)
@@ -240,7 +228,7 @@ TEST(MotSequenceTest, MissingFrameOrSeqInfoKeyIsAnErrorNamingTheFile) {
 
   std::string info = kSeqInfo;
   info.erase(info.find("imHeight=16\n"), 12);
-  WriteText(dir.File("TINY-01/seqinfo.ini"), info);
+  WriteFile(dir.File("TINY-01/seqinfo.ini"), info);
   msg = DataErrorOf([&] { ReadMotSeqInfo(dir.File("TINY-01")); });
   EXPECT_NE(msg.find("'" + dir.File("TINY-01/seqinfo.ini") + "' has no value for key 'imHeight'"),
             std::string::npos)
@@ -248,7 +236,7 @@ TEST(MotSequenceTest, MissingFrameOrSeqInfoKeyIsAnErrorNamingTheFile) {
 
   info = kSeqInfo;
   info.replace(info.find("seqLength=3"), 11, "seqLength=x");
-  WriteText(dir.File("TINY-01/seqinfo.ini"), info);
+  WriteFile(dir.File("TINY-01/seqinfo.ini"), info);
   msg = DataErrorOf([&] { ReadMotSeqInfo(dir.File("TINY-01")); });
   EXPECT_NE(msg.find("line 5: seqLength 'x' is not a positive integer"), std::string::npos) << msg;
 }
