@@ -21,6 +21,11 @@
 
 namespace effrobust {
 
+// The experiment dataset name of Karpathy-style captions
+// (docs/experiment-format.md): `json` is the JSON file, `path` the image
+// root; sample i of a split is the i-th entry of that split in JSON order.
+inline constexpr char kCaptionJsonDataset[] = "captions-json";
+
 // One element of the JSON's "images" array.
 struct CaptionEntry {
   int64_t index = 0;                             // position in the "images" array

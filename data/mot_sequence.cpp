@@ -294,4 +294,29 @@ MotSequence LoadMotSequence(const std::string& seq_dir, const MotOptions& option
   return out;
 }
 
+std::vector<std::string> MotSequenceDirs(const std::string& root, const std::string& split) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(root) / split;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    throw DataError("MOT folder '" + dir.string() + "' " +
+                    (fs::exists(dir, ec) ? "is not a directory" : "does not exist") +
+                    " (allowed: ROOT/SPLIT holding sequence folders with seqinfo.ini, as MOT17/train)");
+  }
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_directory(ec) && fs::is_regular_file(e.path() / "seqinfo.ini", ec)) {
+      out.push_back(e.path().string());
+    }
+  }
+  if (ec) throw DataError("MOT folder '" + dir.string() + "' cannot be listed: " + ec.message());
+  std::sort(out.begin(), out.end());
+  if (out.empty()) {
+    throw DataError("MOT folder '" + dir.string() +
+                    "' holds no sequence folder with a seqinfo.ini (allowed: ROOT/SPLIT holding "
+                    "sequence folders, as MOT17/train/MOT17-02-FRCNN)");
+  }
+  return out;
+}
+
 }  // namespace effrobust

@@ -21,6 +21,12 @@
 
 namespace effrobust {
 
+// The experiment dataset name of MOTChallenge-layout sequences
+// (docs/experiment-format.md): `path` is a root with one folder per split
+// (MOT17/train, MOT17/test), each holding sequence folders; sample i of a
+// split is the i-th of MotSequenceDirs(path, split).
+inline constexpr char kMot17Dataset[] = "mot17";
+
 // The [Sequence] section of seqinfo.ini.
 struct MotSeqInfo {
   std::string name;       // "name" (the folder's name if absent)
@@ -87,6 +93,11 @@ struct MotSequence {
 // when it is missing, cannot be decoded, or is not imWidth x imHeight; and
 // for options.size < 1.
 MotSequence LoadMotSequence(const std::string& seq_dir, const MotOptions& options = MotOptions());
+
+// The sequence folders of ROOT/SPLIT, i.e. its subfolders holding a
+// seqinfo.ini, sorted by name (full paths). Throws DataError naming
+// ROOT/SPLIT if it is not a directory or holds no such folder.
+std::vector<std::string> MotSequenceDirs(const std::string& root, const std::string& split);
 
 }  // namespace effrobust
 

@@ -51,9 +51,10 @@ inline std::string UnitDatasetOf(const std::string& arch, const std::string& tra
 }
 
 // The families a TorchScript victim (docs/model-contract.md) can declare:
-// the D1 classifier families.
+// the D1 classifier families, captioning (D2) and detection (D3).
 inline const std::vector<std::string>& TorchScriptFamilyNames() {
-  static const std::vector<std::string> families = {"early_exit", "skip_gate", "adaptive_token"};
+  static const std::vector<std::string> families = {"early_exit", "skip_gate", "adaptive_token",
+                                                    "captioning", "detection"};
   return families;
 }
 

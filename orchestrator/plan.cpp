@@ -44,6 +44,8 @@ ParamMap IdentityFields(const WorkUnit& u) {
   c["split"] = u.split;
   c["sample_begin"] = static_cast<double>(u.begin);
   c["sample_end"] = static_cast<double>(u.end);
+  // Absent when 0, so units planned before max_frames existed keep their ids.
+  if (u.max_frames != 0) c["max_frames"] = static_cast<double>(u.max_frames);
   c["attack"] = u.attack;
   c["seed"] = static_cast<double>(u.seed);
   for (const auto& [k, v] : u.params) c[kParamPrefix + k] = v;
@@ -199,6 +201,8 @@ std::vector<WorkUnit> ExpandUnits(const ExperimentSpec& spec,
             u.model_hash = model_hash;
             u.dataset = ds.name;
             u.data_path = ds.path;
+            u.data_json = ds.json;
+            u.max_frames = ds.max_frames;
             u.split = ds.split;
             u.begin = begin;
             u.end = end;
@@ -244,6 +248,7 @@ ParamMap UnitToMap(const WorkUnit& u) {
   m["canonical"] = u.canonical;
   m["model_path"] = u.model_path;
   if (!u.data_path.empty()) m["data_path"] = u.data_path;
+  if (!u.data_json.empty()) m["data_json"] = u.data_json;
   return m;
 }
 
@@ -256,6 +261,8 @@ WorkUnit UnitFromMap(const ParamMap& m) {
   u.model_hash = RequiredTextField(m, "model_hash");
   u.dataset = RequiredTextField(m, "dataset");
   u.data_path = TextField(m, "data_path");
+  u.data_json = TextField(m, "data_json");
+  if (m.count("max_frames")) u.max_frames = static_cast<int64_t>(NumberField(m, "max_frames"));
   u.split = RequiredTextField(m, "split");
   u.begin = static_cast<int64_t>(NumberField(m, "sample_begin"));
   u.end = static_cast<int64_t>(NumberField(m, "sample_end"));

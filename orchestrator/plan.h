@@ -33,9 +33,15 @@ struct WorkUnit {
   // The dataset's directory (cifar10's `path`; "" for the others). Not part
   // of the identity: moving the data does not make units new.
   std::string data_path;
+  // captions-json: the Karpathy-style JSON file (the dataset's `json`; the
+  // images are under data_path). "" for the others; not part of the identity.
+  std::string data_json;
   std::string split;
   int64_t begin = 0;
   int64_t end = 0;
+  // mot17: at most this many frames of each sequence (the dataset's
+  // `max_frames`); 0: every frame. Part of the identity when not 0.
+  int64_t max_frames = 0;
   std::string attack;
   ParamMap params;         // completed with defaults
   int64_t seed = 0;

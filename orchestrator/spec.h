@@ -29,6 +29,11 @@ struct DatasetSpec {
   // batch files, as written (relative to the working directory). Not part of
   // any unit's identity.
   std::string path;
+  // captions-json (required there, refused elsewhere): the Karpathy-style
+  // JSON file; its images are under `path`. Not part of any unit's identity.
+  std::string json;
+  // mot17 only: at most this many frames of each sequence; Default: 0 (all).
+  int64_t max_frames = 0;
   std::string split = "test";  // Default: "test"
   int64_t begin = 0;           // first sample (inclusive)
   int64_t end = 0;             // one past the last sample

@@ -168,7 +168,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"{name: m, path: m.pt}", "{name: m, path: m.pt}\n  - {name: m, path: n.pt}", "bad.yaml:6: model name 'm' appears twice (allowed: unique names)"},
         // TorchScript models: torchscript + family + dataset instead of path.
         BadSpec{"{name: m, path: m.pt}", "{name: m, path: m.pt, torchscript: m.pt, family: early_exit, dataset: fashion-mnist}", "bad.yaml:5: model 'm' has both 'path' and 'torchscript' (allowed: one of them"},
-        BadSpec{"{name: m, path: m.pt}", "{name: m, torchscript: m.pt, family: multi_exit, dataset: fashion-mnist}", "bad.yaml:5: key 'family' in model 'm' = 'multi_exit' is not a TorchScript victim family (allowed: early_exit, skip_gate, adaptive_token)"},
+        BadSpec{"{name: m, path: m.pt}", "{name: m, torchscript: m.pt, family: multi_exit, dataset: fashion-mnist}", "bad.yaml:5: key 'family' in model 'm' = 'multi_exit' is not a TorchScript victim family (allowed: early_exit, skip_gate, adaptive_token, captioning, detection)"},
         BadSpec{"{name: m, path: m.pt}", "{name: m, torchscript: m.pt, dataset: fashion-mnist}", "bad.yaml:5: missing key 'family' in model 'm'"},
         BadSpec{"{name: m, path: m.pt}", "{name: m, torchscript: m.pt, family: skip_gate}", "bad.yaml:5: missing key 'dataset' in model 'm'"},
         BadSpec{"{name: m, path: m.pt}", "{name: m, path: m.pt, family: early_exit}", "bad.yaml:5: key 'family' in model 'm' applies to TorchScript models only"},
