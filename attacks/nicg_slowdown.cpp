@@ -41,6 +41,12 @@ torch::Tensor NicgSlowDownLoss(const GreedyResult& g) {
 
 NicgSlowDownResult NicgSlowDown(Captioner& model, const torch::Tensor& images,
                                 const NicgSlowDownOptions& o) {
+  CaptionerVictim victim(model);
+  return NicgSlowDown(victim, images, o);
+}
+
+NicgSlowDownResult NicgSlowDown(CaptioningVictim& model, const torch::Tensor& images,
+                                const NicgSlowDownOptions& o) {
   if ((o.norm != "l2" && o.norm != "linf") || o.budget <= 0 || o.c < 0 || o.lr <= 0 ||
       o.iterations < 1 || o.max_len < 1) {
     throw AttackError("attack 'nicgslowdown': need norm l2 or linf, budget > 0, c >= 0, lr > 0, "
@@ -48,9 +54,9 @@ NicgSlowDownResult NicgSlowDown(Captioner& model, const torch::Tensor& images,
   }
   const bool l2 = o.norm == "l2";
   torch::AutoGradMode grad_on(true);
-  model->eval();
+  model.module().eval();
   std::vector<torch::Tensor> frozen;
-  for (auto& p : model->parameters()) {
+  for (auto& p : model.module().parameters()) {
     if (p.requires_grad()) {
       frozen.push_back(p);
       p.set_requires_grad(false);
@@ -63,7 +69,7 @@ NicgSlowDownResult NicgSlowDown(Captioner& model, const torch::Tensor& images,
   r.distance.assign(static_cast<size_t>(b), 0.0);
   {
     torch::NoGradGuard no_grad;
-    r.steps = model->Greedy(x, o.max_len).steps;
+    r.steps = model.Greedy(x, o.max_len).steps;
   }
   // atanh(2x - 1) with 2x - 1 clamped to +-(1 - 1e-3): a pixel at exactly 0
   // or 1 (most of a scene's background) would otherwise sit where tanh is
@@ -73,7 +79,7 @@ NicgSlowDownResult NicgSlowDown(Captioner& model, const torch::Tensor& images,
   for (int64_t it = 0; it < o.iterations; ++it) {
     ReportProgress();  // heartbeats while one batch runs long
     torch::Tensor adv = (torch::tanh(w) + 1) / 2;
-    GreedyResult g = model->Greedy(adv, o.max_len);
+    GreedyResult g = model.Greedy(adv, o.max_len);
     r.batch_steps += g.logits.size(1);
     torch::Tensor per_sample = NicgSlowDownLoss(g);
     torch::Tensor dist = Distance(adv, x, l2);

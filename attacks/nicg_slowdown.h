@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "models/captioner.h"
+#include "models/captioning_victim.h"
 
 namespace effrobust {
 
@@ -34,7 +35,7 @@ struct NicgSlowDownOptions {
 };
 
 struct NicgSlowDownResult {
-  torch::Tensor images;          // [B, 1, S, S] adversarial (or clean) images
+  torch::Tensor images;          // [B, C, S, S] adversarial (or clean) images
   std::vector<int64_t> steps;    // decoder steps of each kept image
   std::vector<double> distance;  // d(x_adv, x) of each kept image
   int64_t batch_steps = 0;       // greedy steps the batch ran, summed over the iterations
@@ -48,9 +49,16 @@ struct NicgSlowDownResult {
 // (models/adversarial_training.h).
 torch::Tensor NicgSlowDownLoss(const GreedyResult& g);
 
-// Throws AttackError on bad options. Gradients are on inside whatever the
-// caller's grad mode. The model is left in eval mode with its parameters'
-// gradients untouched.
+// Attacks `images` [B, C, S, S] in [0, 1] on the device of `model`.
+// Throws AttackError on bad options; whatever the model throws passes
+// through. Gradients are on inside whatever the caller's grad mode. The
+// model is left in eval mode with its parameters' requires_grad as they
+// were (frozen during the attack).
+NicgSlowDownResult NicgSlowDown(CaptioningVictim& model, const torch::Tensor& images,
+                                const NicgSlowDownOptions& options);
+
+// The same on effrobust's own captioner (CaptionerVictim(model)); the same
+// results as on that adapter.
 NicgSlowDownResult NicgSlowDown(Captioner& model, const torch::Tensor& images,
                                 const NicgSlowDownOptions& options);
 

@@ -160,39 +160,12 @@ torch::Tensor CaptionerImpl::TeacherForce(const torch::Tensor& f, const torch::T
 
 GreedyResult CaptionerImpl::Greedy(const torch::Tensor& images, int64_t max_len) {
   if (max_len < 1) throw ModelError("max_len must be >= 1, got " + std::to_string(max_len));
-  const int64_t b = images.size(0);
   torch::Tensor f = Encode(images);
   const torch::Tensor projected = att_feat_(f);  // the same at every step
   DecoderState s = InitState(f);
-  torch::Tensor tokens =
-      torch::full({b}, Vocabulary::kStart, torch::dtype(torch::kInt64).device(images.device()));
-  GreedyResult r;
-  r.tokens.assign(static_cast<size_t>(b), {});
-  r.steps.assign(static_cast<size_t>(b), 0);
-  r.ended.assign(static_cast<size_t>(b), false);
-  std::vector<bool> running(static_cast<size_t>(b), true);
-  int64_t alive = b;
-  std::vector<torch::Tensor> logits;
-  for (int64_t t = 0; t < max_len && alive > 0; ++t) {
-    torch::Tensor l = StepProjected(f, projected, tokens, &s);
-    logits.push_back(l);
-    tokens = l.argmax(1).detach();
-    torch::Tensor host = tokens.cpu();
-    const int64_t* next = host.data_ptr<int64_t>();
-    for (int64_t i = 0; i < b; ++i) {
-      if (!running[i]) continue;
-      ++r.steps[i];
-      if (next[i] == Vocabulary::kEnd) {
-        r.ended[i] = true;
-        running[i] = false;
-        --alive;
-      } else {
-        r.tokens[i].push_back(next[i]);
-      }
-    }
-  }
-  r.logits = torch::stack(logits, 1);
-  return r;
+  return GreedyDecode(images.size(0), images.device(), max_len, [&](const torch::Tensor& tokens) {
+    return StepProjected(f, projected, tokens, &s);
+  });
 }
 
 }  // namespace effrobust

@@ -16,15 +16,31 @@ namespace effrobust {
 // Images [B, C, H, W] in, images of the same shape out; empty: identity.
 using InputStage = std::function<torch::Tensor(const torch::Tensor&)>;
 
-// Sets `stage` on `model` (a module holder with set_input_stage) for the
-// guard's lifetime and clears it after.
+namespace input_stage_internal {
+
+// model->set_input_stage for a module holder (Captioner, Detector), else
+// model.set_input_stage (e.g. a CaptioningVictim).
+template <typename Model>
+auto Set(Model& model, InputStage stage, int)
+    -> decltype(model->set_input_stage(std::move(stage)), void()) {
+  model->set_input_stage(std::move(stage));
+}
+template <typename Model>
+void Set(Model& model, InputStage stage, long) {
+  model.set_input_stage(std::move(stage));
+}
+
+}  // namespace input_stage_internal
+
+// Sets `stage` on `model` (a module holder or an object with
+// set_input_stage) for the guard's lifetime and clears it after.
 template <typename Model>
 class InputStageGuard {
  public:
   InputStageGuard(Model& model, InputStage stage) : model_(model) {
-    model_->set_input_stage(std::move(stage));
+    input_stage_internal::Set(model_, std::move(stage), 0);
   }
-  ~InputStageGuard() { model_->set_input_stage(nullptr); }
+  ~InputStageGuard() { input_stage_internal::Set(model_, nullptr, 0); }
   InputStageGuard(const InputStageGuard&) = delete;
   InputStageGuard& operator=(const InputStageGuard&) = delete;
 

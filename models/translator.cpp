@@ -161,42 +161,17 @@ torch::Tensor TranslatorImpl::Forward(const torch::Tensor& source, const torch::
 GreedyResult TranslatorImpl::GreedyFromEmbedded(const torch::Tensor& embedded,
                                                 const torch::Tensor& mask, int64_t max_len) {
   if (max_len < 1) throw ModelError("max_len must be >= 1, got " + std::to_string(max_len));
-  GreedyResult r;
   if (embedded.dim() == 3 && embedded.size(0) == 0) {
+    GreedyResult r;
     r.logits = torch::zeros({0, 0, config_.vocab}, embedded.options());
     return r;
   }
-  const int64_t b = embedded.size(0);
   State s;
   Encoded enc = Encode(embedded, mask, &s);
-  torch::Tensor tokens = torch::full({b, 1}, Vocabulary::kStart,
-                                     torch::dtype(torch::kInt64).device(embedded.device()));
-  r.tokens.assign(static_cast<size_t>(b), {});
-  r.steps.assign(static_cast<size_t>(b), 0);
-  r.ended.assign(static_cast<size_t>(b), false);
-  std::vector<bool> running(static_cast<size_t>(b), true);
-  int64_t alive = b;
-  std::vector<torch::Tensor> logits;
-  for (int64_t t = 0; t < max_len && alive > 0; ++t) {
-    torch::Tensor l = Decode(enc, tokens, &s).squeeze(1);  // [B, V]
-    logits.push_back(l);
-    tokens = l.argmax(1, /*keepdim=*/true).detach();
-    torch::Tensor host = tokens.cpu();
-    const int64_t* next = host.data_ptr<int64_t>();
-    for (int64_t i = 0; i < b; ++i) {
-      if (!running[i]) continue;
-      ++r.steps[i];
-      if (next[i] == Vocabulary::kEnd) {
-        r.ended[i] = true;
-        running[i] = false;
-        --alive;
-      } else {
-        r.tokens[i].push_back(next[i]);
-      }
-    }
-  }
-  r.logits = torch::stack(logits, 1);
-  return r;
+  return GreedyDecode(embedded.size(0), embedded.device(), max_len,
+                      [&](const torch::Tensor& tokens) {
+                        return Decode(enc, tokens.unsqueeze(1), &s).squeeze(1);  // [B, V]
+                      });
 }
 
 GreedyResult TranslatorImpl::Greedy(const torch::Tensor& source, int64_t max_len) {

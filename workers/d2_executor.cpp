@@ -14,7 +14,9 @@
 #include "attacks/nmtsloth.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "data/caption_json.h"
 #include "data/scenes.h"
+#include "data/tensor_view.h"
 #include "data/translation_pairs.h"
 #include "evaluation/bleu.h"
 #include "defenses/input_detector.h"
@@ -23,8 +25,11 @@
 #include "evaluation/defense_views.h"
 #include "evaluation/latency.h"
 #include "models/captioner_trainer.h"
+#include "models/captioning_victim.h"
 #include "models/checkpoint.h"
 #include "models/families.h"
+#include "models/torchscript_captioner.h"
+#include "models/torchscript_victim.h"
 #include "models/translator_trainer.h"
 #include "workers/defense_inputs.h"
 
@@ -116,11 +121,28 @@ class D2Executor : public UnitExecutor {
     held_model_.clear();
     captioner_.reset();
     translator_.reset();
+    if (IsTorchScriptVictimFile(unit.model_path)) {
+      // A scripted model (docs/model-contract.md): captioners only here.
+      const std::string family = TorchScriptFamilyOf(unit.model_path);
+      if (family != kFamilyCaptioning) {
+        throw WorkerError("model '" + unit.model + "' (" + unit.model_path +
+                          ") is a TorchScript victim of family '" + family +
+                          "', not a D2 decoder (allowed: captioning)");
+      }
+      captioner_ = LoadTorchScriptCaptioner(unit.model_path, unit.dataset);
+      captioner_->module().to(device_);
+      family_ = family;
+      held_key_ = key;
+      held_model_ = unit.model;
+      LogInfo("loaded model '" + unit.model + "' (" + kArchTorchScript + ", " + family +
+              ") from " + unit.model_path);
+      return;
+    }
     const ModelFile file = ReadModelFile(unit.model_path, unit.dataset);
     const std::string family = FamilyOfArchName(file.meta.arch);
     if (family == kFamilyCaptioning) {
-      captioner_ = LoadCaptioner(unit.model_path);
-      captioner_->model->to(device_);
+      captioner_ = std::make_unique<CaptionerVictim>(LoadCaptioner(unit.model_path));
+      captioner_->module().to(device_);
     } else if (family == kFamilyTranslation) {
       translator_ = LoadTranslator(unit.model_path);
       translator_->model->to(TranslatorDevice());
@@ -180,11 +202,11 @@ class D2Executor : public UnitExecutor {
     return d;
   }
 
-  // Greedy captioning of one image [1, 1, S, S] on the device, up to
+  // Greedy captioning of one image [1, C, S, S] on the device, up to
   // max_len tokens, timed.
   Decoded DecodeImage(const torch::Tensor& image, int64_t max_len, const RunOptions& options) {
-    Captioner& model = captioner_->model;
-    return DecodeOne([&] { return model->Greedy(image, max_len); }, captioner_->vocab,
+    CaptioningVictim& model = *captioner_;
+    return DecodeOne([&] { return model.Greedy(image, max_len); }, model.vocabulary(),
                      device_.is_cuda(), options);
   }
 
@@ -197,20 +219,93 @@ class D2Executor : public UnitExecutor {
                      TranslatorDevice().is_cuda(), options);
   }
 
-  Output RunCaptioning(const WorkUnit& unit, const RunOptions& options, ShardWriter& shard,
-                       UnitContext& context) {
-    Captioner& model = captioner_->model;
-    // The unit's scenes, exactly as the captioner trainer draws them.
+  // A captioning unit's images [n, C, S, S] in [0, 1] and each image's
+  // reference captions (tokens) for BLEU.
+  struct CaptionInputs {
+    torch::Tensor images;
+    std::vector<std::vector<Tokens>> references;
+  };
+
+  // The unit's fashion-mnist-scenes scenes, exactly as the captioner
+  // trainer draws them; references: every phrasing of each scene.
+  CaptionInputs SceneInputs(const WorkUnit& unit) {
+    const CaptioningVictim& model = *captioner_;
     SceneGenerator generator(Fmnist(unit.split), SceneSplitSeed(unit.split), SceneOptions());
-    if (generator.options().canvas != model->config().image_size) {
-      throw WorkerError(
-          "model '" + unit.model + "' takes " + std::to_string(model->config().image_size) + " x " +
-          std::to_string(model->config().image_size) + " images but " + kScenesDataset +
-          " scenes are " + std::to_string(generator.options().canvas) + " x " +
-          std::to_string(generator.options().canvas));
+    const int64_t canvas = generator.options().canvas;
+    if (canvas != model.image_size() || model.in_channels() != 1) {
+      throw WorkerError("model '" + unit.model + "' takes " + std::to_string(model.in_channels()) +
+                        " x " + std::to_string(model.image_size()) + " x " +
+                        std::to_string(model.image_size()) + " images but " + kScenesDataset +
+                        " scenes are 1 x " + std::to_string(canvas) + " x " +
+                        std::to_string(canvas));
     }
     const std::vector<Scene> scenes = MakeScenes(generator, unit.begin, unit.end);
-    const torch::Tensor x = SceneImages(scenes);
+    CaptionInputs in;
+    in.images = SceneImages(scenes);
+    for (const Scene& scene : scenes) {
+      std::vector<Tokens> refs;
+      for (const auto& c : scene.captions) refs.push_back(Vocabulary::Split(c, false));
+      in.references.push_back(refs);
+    }
+    return in;
+  }
+
+  // The entries of `split` in the Karpathy-style JSON `json_path`, in JSON
+  // order (parsed once per file and split).
+  const CaptionJson& JsonSplit(const std::string& json_path, const std::string& split) {
+    const std::string key = json_path + "\n" + split;
+    auto it = caption_json_.find(key);
+    if (it != caption_json_.end()) return it->second;
+    CaptionJson json = ReadCaptionJson(json_path);
+    std::vector<CaptionEntry> entries;
+    for (CaptionEntry& e : json.entries) {
+      if (e.split == split) entries.push_back(std::move(e));
+    }
+    json.entries = std::move(entries);
+    return caption_json_.emplace(key, std::move(json)).first->second;
+  }
+
+  // The unit's captions-json images: sample i is the i-th entry of the
+  // split in JSON order, decoded and resized to the model's input (colour
+  // if it takes 3 channels); references: the entry's sentences' tokens.
+  CaptionInputs JsonInputs(const WorkUnit& unit) {
+    const CaptioningVictim& model = *captioner_;
+    const CaptionJson& split = JsonSplit(unit.data_json, unit.split);
+    const int64_t available = static_cast<int64_t>(split.entries.size());
+    if (unit.begin < 0 || unit.end > available || unit.end < unit.begin) {
+      throw WorkerError("unit " + unit.id + " reads images [" + std::to_string(unit.begin) + ", " +
+                        std::to_string(unit.end) + ") of split '" + unit.split + "' but '" +
+                        unit.data_json + "' has " + std::to_string(available) +
+                        " images in that split (allowed: a range within them)");
+    }
+    if (model.in_channels() != 1 && model.in_channels() != 3) {
+      throw WorkerError("model '" + unit.model + "' takes " + std::to_string(model.in_channels()) +
+                        "-channel images, but " + kCaptionJsonDataset +
+                        " images are read grey (1) or RGB (3)");
+    }
+    CaptionJson range;
+    range.path = split.path;
+    range.dataset = split.dataset;
+    range.entries.assign(split.entries.begin() + unit.begin, split.entries.begin() + unit.end);
+    CaptionImageOptions o;
+    o.size = model.image_size();
+    o.colour = model.in_channels() == 3;
+    const CaptionSet set = LoadCaptionedImages(range, unit.data_path, {unit.split}, o);
+    CaptionInputs in;
+    const int64_t n = unit.end - unit.begin;
+    in.images = n > 0 ? ImagesTensor(set.images, 0, n)
+                      : torch::zeros({0, model.in_channels(), o.size, o.size});
+    in.references = set.tokens;
+    return in;
+  }
+
+  Output RunCaptioning(const WorkUnit& unit, const RunOptions& options, ShardWriter& shard,
+                       UnitContext& context) {
+    CaptioningVictim& model = *captioner_;
+    const CaptionInputs in =
+        unit.dataset == kCaptionJsonDataset ? JsonInputs(unit) : SceneInputs(unit);
+    const torch::Tensor& x = in.images;
+    const std::vector<std::vector<Tokens>>& references = in.references;
     const int64_t n = x.size(0);
 
     torch::Tensor x_adv;
@@ -218,7 +313,7 @@ class D2Executor : public UnitExecutor {
       x_adv = x.clone();
     } else if (unit.attack == "nicgslowdown") {
       // An adaptive unit attacks the captioner behind its defense (BPDA).
-      std::optional<InputStageGuard<Captioner>> stage;
+      std::optional<InputStageGuard<CaptioningVictim>> stage;
       if (!unit.adaptive_defense.empty()) {
         std::shared_ptr<const Transform> t = UnitTransform(unit, unit.adaptive_defense);
         stage.emplace(model, [t](const torch::Tensor& im) { return BpdaTransform(*t, im); });
@@ -239,17 +334,11 @@ class D2Executor : public UnitExecutor {
     }
 
     std::vector<int64_t> sample_index(n);
-    std::vector<std::vector<Tokens>> references(n);
-    for (int64_t i = 0; i < n; ++i) {
-      sample_index[i] = unit.begin + i;
-      for (const auto& c : scenes[static_cast<size_t>(i)].captions) {
-        references[i].push_back(Vocabulary::Split(c, false));
-      }
-    }
+    for (int64_t i = 0; i < n; ++i) sample_index[i] = unit.begin + i;
     RowBatch rows;
     rows.AddInt("sample_index", sample_index);
     Output out;
-    View plain = CaptionView(x, x_adv, captioner_->max_len, references, options, context);
+    View plain = CaptionView(x, x_adv, model.max_len(), references, options, context);
     AppendColumns(plain.rows, "", {}, &rows);
     out.metrics = plain.metrics;
     // Every defense on the same clean and adversarial images (attack once).
@@ -257,7 +346,7 @@ class D2Executor : public UnitExecutor {
       if (d.name == "input_detector") {
         // Features: the captioner's region features, mean and max over regions.
         auto features = [&](const torch::Tensor& b) {
-          const torch::Tensor f = model->Regions(b.to(device_));
+          const torch::Tensor f = model.RegionFeatures(b.to(device_));
           return ActivationMeanFeatures({f, std::get<0>(f.max(1))});
         };
         AddInputDetectorView(UnitInputDetector(unit, d, x, x_adv, sample_index, features,
@@ -268,7 +357,7 @@ class D2Executor : public UnitExecutor {
       std::vector<double> clean_ms, adv_ms;
       View view;
       if (d.name == "decode_cap") {
-        view = CaptionView(x, x_adv, CappedLength(d, captioner_->max_len), references, options,
+        view = CaptionView(x, x_adv, CappedLength(d, model.max_len()), references, options,
                            context);
         clean_ms.assign(n, std::nan(""));
         adv_ms = clean_ms;
@@ -277,7 +366,7 @@ class D2Executor : public UnitExecutor {
         context.Checkpoint();
         const torch::Tensor xd = TransformEach(*t, x, &clean_ms);
         const torch::Tensor xad = TransformEach(*t, x_adv, &adv_ms);
-        view = CaptionView(xd, xad, captioner_->max_len, references, options, context);
+        view = CaptionView(xd, xad, model.max_len(), references, options, context);
       }
       view.metrics["mean_defense_ms"] = AddDefenseTiming(clean_ms, adv_ms, &view.rows);
       AddViewMetrics(view.metrics, d.name, &out.metrics);
@@ -420,11 +509,12 @@ class D2Executor : public UnitExecutor {
   torch::Device device_ = torch::kCPU;
   std::string device_name_;
   std::string family_;
-  std::optional<LoadedCaptioner> captioner_;
+  std::unique_ptr<CaptioningVictim> captioner_;  // built-in or scripted
   std::optional<LoadedTranslator> translator_;
   std::string held_key_;
   std::string held_model_;
   std::map<std::string, ImageSet> fmnist_;
+  std::map<std::string, CaptionJson> caption_json_;  // JSON file + split -> that split's entries
   std::map<std::string, std::vector<DictPair>> pairs_;  // freedict-eng-deu split -> pairs
 };
 
@@ -435,6 +525,10 @@ std::unique_ptr<UnitExecutor> MakeD2Executor(const ExecutorPlacement& placement)
 }
 
 void CheckDecoderModelLoads(const std::string& path, const std::string& dataset) {
+  if (IsTorchScriptVictimFile(path)) {
+    LoadTorchScriptCaptioner(path, dataset);  // checks the family is captioning
+    return;
+  }
   const ModelFile file = ReadModelFile(path, dataset);
   const std::string family = FamilyOfArchName(file.meta.arch);
   if (family == kFamilyCaptioning) {

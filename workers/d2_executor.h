@@ -1,7 +1,14 @@
 // The executor for D2 units (autoregressive decoders, whose cost is the
-// number of decoding steps): captioners on fashion-mnist-scenes attacked by
-// NICGSlowDown, translators on freedict-eng-deu attacked by NMTSloth, and
-// the clean baseline of both. It loads the unit's model (kept across units
+// number of decoding steps): captioners attacked by NICGSlowDown,
+// translators on freedict-eng-deu attacked by NMTSloth, and the clean
+// baseline of both. A captioner is effrobust's own (a checkpoint) or a
+// TorchScript file of family captioning (models/torchscript_captioner.h),
+// both seen as a CaptioningVictim, so the attack and the defenses run
+// unchanged on either; its units run on fashion-mnist-scenes or, for a
+// scripted captioner, captions-json (sample i of a unit is the i-th entry
+// of the unit's split in the JSON `data_json`, its image under `data_path`
+// decoded and resized to the model's input; BLEU references are the
+// entry's sentences). It loads the unit's model (kept across units
 // of the same model), builds the unit's inputs, runs the attack in batches
 // of measure.batch_size, then decodes every clean and adversarial input
 // greedily at batch 1 (steps, tokens, <end>, p(<end>), output text, median
@@ -25,9 +32,10 @@ namespace effrobust {
 
 std::unique_ptr<UnitExecutor> MakeD2Executor(const ExecutorPlacement& placement);
 
-// Loads the decoder checkpoint at `path` as the D2 executor will: arch
-// captioner or translator, trained on `dataset` ("" = not checked).
-// Throws ModelError saying what is wrong.
+// Loads the decoder at `path` as the D2 executor will: a checkpoint of
+// arch captioner or translator, trained on `dataset` ("" = not checked), or
+// a TorchScript captioner whose contract fits `dataset`
+// (LoadTorchScriptCaptioner). Throws ModelError saying what is wrong.
 void CheckDecoderModelLoads(const std::string& path, const std::string& dataset);
 
 }  // namespace effrobust

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "models/checkpoint.h"
 #include "models/families.h"
+#include "models/torchscript_captioner.h"
 #include "models/torchscript_victim.h"
 #include "models/victim_loader.h"
 #include "workers/d1_executor.h"
@@ -64,6 +65,10 @@ std::unique_ptr<UnitExecutor> MakeWorkerExecutor(const ExecutorPlacement& placem
 
 void CheckModelLoads(const std::string& path, const std::string& dataset) {
   if (IsTorchScriptVictimFile(path)) {
+    if (TorchScriptFamilyOf(path) == kFamilyCaptioning) {
+      CheckDecoderModelLoads(path, dataset);  // as the D2 executor loads it
+      return;
+    }
     LoadTorchScriptVictim(path, "", dataset);
     return;
   }
@@ -82,6 +87,10 @@ void CheckModelLoads(const std::string& path, const std::string& dataset) {
 
 void CheckTorchScriptModelLoads(const std::string& path, const std::string& family,
                                 const std::string& dataset) {
+  if (family == kFamilyCaptioning) {
+    LoadTorchScriptCaptioner(path, dataset);  // refuses a file declaring another family
+    return;
+  }
   LoadTorchScriptVictim(path, family, dataset);
 }
 

@@ -1,0 +1,195 @@
+// Scripted captioners end to end (issue 9, D2): one experiment YAML with a
+// built-in captioner (trained in the fixture in seconds) beside the
+// TorchScript captioners of tests/support/make_torchscript_captioner.py
+// (Debian's python3-torch), run by the real binary under mpirun: clean and
+// NICGSlowDown units of both on fashion-mnist-scenes, and of a scripted
+// 3x32x32 captioner on a tiny captions-json dataset written here (PNG
+// images and a Karpathy-style JSON); every unit done, the D2 columns and
+// BLEU filled, the decode_cap and adaptive block_jpeg defenses applied to
+// the scripted model as to the built-in one. A scripted captioner whose
+// input does not fit its dataset is refused before anything runs.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "evaluation/defense_views.h"
+#include "models/captioner_trainer.h"
+#include "models/checkpoint.h"
+#include "results/index.h"
+#include "results/shard.h"
+#include "tests/support/process.h"
+#include "tests/support/scripted_captioner.h"
+
+namespace effrobust {
+namespace {
+
+using test::Mpirun;
+using test::Shell;
+using test::Slurp;
+
+namespace fs = std::filesystem;
+
+std::string Bin() { return EFFROBUST_BINARY; }
+
+// Decoding limit of the fixture's built-in captioner and of the attacks.
+constexpr int64_t kMaxLen = 20;
+
+// A captions-json dataset under `dir`: images/img<i>.png (i < 6, colour
+// 40x48, a bright block at a position that depends on i) and captions.json
+// with entries 0, 2, 4 in split "train" and 1, 3, 5 in "test".
+void WriteCaptionJson(const std::string& dir) {
+  fs::create_directories(dir + "/images");
+  std::string json = R"({"dataset": "tiny", "images": [)";
+  for (int i = 0; i < 6; ++i) {
+    cv::Mat m(40, 48, CV_8UC3, cv::Scalar(20, 30 + 10 * i, 40));
+    m(cv::Rect(4 + 6 * i, 8, 10, 12)).setTo(cv::Scalar(250, 200, 90));
+    ASSERT_TRUE(cv::imwrite(dir + "/images/img" + std::to_string(i) + ".png", m));
+    json +=
+        std::string(i ? ", " : "") + R"({"filename": "img)" + std::to_string(i) +
+        R"(.png", "split": ")" + (i % 2 ? "test" : "train") +
+        R"(", "sentences": [{"tokens": ["a", "shirt"]}, {"tokens": ["there", "is", "a", "bag"]}]})";
+  }
+  std::ofstream(dir + "/captions.json") << json << "]}";
+}
+
+class TorchScriptCaptionerRunTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!test::HavePythonTorch() ||
+        !fs::exists(DefaultFashionMnistDir() + "/train-images-idx3-ubyte.gz")) {
+      return;
+    }
+    char tmpl[] = "/tmp/effrobust-ts-captioner-XXXXXX";
+    dir_ = new std::string(mkdtemp(tmpl));
+    torch::set_num_threads(2);
+    const ImageSet train = LoadFashionMnist(DefaultFashionMnistDir(), "train");
+    const ImageSet test = LoadFashionMnist(DefaultFashionMnistDir(), "test");
+    TrainOptions o;
+    o.name = "captioner-builtin";
+    o.epochs = 1;
+    o.batch_size = 32;
+    o.lr = 3e-3;
+    o.seed = 7;
+    CaptionerTrainOptions cap;
+    cap.config.cell = "gru";
+    cap.config.channels = 16;
+    cap.config.embed = 16;
+    cap.config.hidden = 32;
+    cap.config.attention = 16;
+    cap.train_scenes = 320;
+    cap.test_scenes = 16;
+    cap.max_len = kMaxLen;
+    TrainedModel t = TrainCaptioner(train, test, o, cap);
+    SaveModel(*dir_ + "/captioner-builtin.pt", *t.module, t.meta, true);
+    made_ = test::MakeScriptedCaptioners(*dir_, 400);
+    WriteCaptionJson(*dir_ + "/tiny-captions");
+  }
+  static void TearDownTestSuite() {
+    if (dir_ == nullptr) return;
+    fs::remove_all(*dir_);
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (dir_ == nullptr) GTEST_SKIP() << "no python3-torch or Fashion-MNIST not installed";
+    ASSERT_TRUE(made_) << Slurp(*dir_ + "/make.log");
+  }
+
+  static std::string* dir_;
+  static bool made_;
+};
+std::string* TorchScriptCaptionerRunTest::dir_ = nullptr;
+bool TorchScriptCaptionerRunTest::made_ = false;
+
+TEST_F(TorchScriptCaptionerRunTest, OneYamlRunsTheBuiltInAndScriptedCaptionersSideBySide) {
+  const std::string out = *dir_ + "/run";
+  const std::string spec = *dir_ + "/captioners.yaml";
+  const std::string data = *dir_ + "/tiny-captions";
+  std::ofstream(spec)
+      << "name: captioners\nseed: 3\noutput: " << out << "\n"
+      << "models:\n"
+      << "  - {name: builtin-cap, path: " << *dir_ << "/captioner-builtin.pt}\n"
+      << "  - {name: ts-cap, torchscript: " << *dir_
+      << "/captioner.pt, family: captioning, dataset: fashion-mnist-scenes}\n"
+      << "  - {name: ts-rgb, torchscript: " << *dir_
+      << "/captioner_rgb32.pt, family: captioning, dataset: captions-json}\n"
+      << "datasets:\n"
+      << "  - {name: fashion-mnist-scenes, split: test, range: [0, 4], shard_size: 4}\n"
+      << "  - {name: captions-json, path: " << data << "/images, json: " << data
+      << "/captions.json, split: test, range: [0, 3], shard_size: 2}\n"
+      << "attacks:\n"
+      << "  - name: clean\n"
+      << "  - {name: nicgslowdown, params: {budget: 20, iterations: 3, max_len: " << kMaxLen
+      << "}}\n"
+      << "defenses:\n  - none\n  - {name: decode_cap, params: {steps: 5}}\n"
+      << "  - {name: block_jpeg, params: {quality: 50}, adaptive: true}\n"
+      << "measure: {latency_repeats: 1, latency_warmup: 0, batch_size: 4}\n";
+  const std::string log = *dir_ + "/run.log";
+  ASSERT_EQ(Shell(Mpirun(2) + Bin() + " run " + spec, log), 0) << Slurp(log);
+  auto index = OpenSqliteIndexReadOnly(out + "/index.sqlite");
+  const auto units = index->Units();
+  // Per model and shard: clean, nicgslowdown, nicgslowdown through block_jpeg
+  // (BPDA); scenes: 1 shard per captioner; captions-json: 2 shards of ts-rgb.
+  ASSERT_EQ(units.size(), 3u * (1 + 1 + 2)) << Slurp(log);
+  std::map<std::string, int> per_model;
+  for (const auto& u : units) {
+    ASSERT_EQ(u.status, "done") << u.plan.unit_id << " " << u.error;
+    ++per_model[u.plan.model + "/" + u.plan.dataset];
+    RowBatch rows = ReadShardRows(out + "/" + u.shard_file, {u.row_begin, u.row_end});
+    const size_t n = static_cast<size_t>(u.plan.sample_end - u.plan.sample_begin);
+    ASSERT_EQ(rows.rows(), n) << u.plan.unit_id;
+    const bool adaptive =
+        u.plan.spec_json.find("\"adaptive_defense\":\"block_jpeg\"") != std::string::npos;
+    const int64_t max_len = u.plan.model == "builtin-cap" ? kMaxLen : 30;  // the model's own
+    for (size_t i = 0; i < n; ++i) {
+      for (std::string which : {"clean", "adv"}) {
+        const int64_t steps = rows.Get("steps_" + which).ints[i];
+        EXPECT_GE(steps, 1);
+        EXPECT_LE(steps, max_len);
+        EXPECT_EQ(steps, rows.Get("length_" + which).ints[i] + rows.Get("ended_" + which).ints[i]);
+        if (!adaptive) {  // an adaptive unit has only its defense's view
+          EXPECT_LE(rows.Get(DefenseViewPrefix("decode_cap") + "steps_" + which).ints[i], 5);
+        }
+      }
+      EXPECT_LE(rows.Get("l2").reals[i], 20 + 1e-6);
+      EXPECT_EQ(rows.Get("sample_index").ints[i], u.plan.sample_begin + static_cast<int64_t>(i));
+    }
+    EXPECT_EQ(rows.Has(DefenseViewPrefix("block_jpeg") + "steps_adv"), true) << u.plan.unit_id;
+    for (std::string m : {"bleu4_clean", "bleu4_adv", "mean_steps_clean", "mean_steps_adv"}) {
+      EXPECT_TRUE(u.metrics.count(m)) << u.plan.unit_id << " " << m;
+    }
+    if (u.plan.attack == "clean") {
+      EXPECT_EQ(rows.Get("steps_adv").ints, rows.Get("steps_clean").ints);
+    }
+  }
+  EXPECT_EQ(per_model["builtin-cap/fashion-mnist-scenes"], 3);
+  EXPECT_EQ(per_model["ts-cap/fashion-mnist-scenes"], 3);
+  EXPECT_EQ(per_model["ts-rgb/captions-json"], 6);
+}
+
+TEST_F(TorchScriptCaptionerRunTest, AScriptedCaptionerThatDoesNotFitItsDatasetIsRefused) {
+  const std::string spec = *dir_ + "/misfit.yaml";
+  std::ofstream(spec) << "name: misfit\nseed: 3\noutput: " << *dir_ << "/misfit\n"
+                      << "models:\n  - {name: ts, torchscript: " << *dir_
+                      << "/captioner_rgb32.pt, family: captioning, dataset: fashion-mnist-scenes}\n"
+                      << "datasets: [{name: fashion-mnist-scenes, split: test, range: [0, 4]}]\n"
+                      << "attacks:\n  - name: clean\n";
+  const std::string log = *dir_ + "/misfit.log";
+  EXPECT_EQ(Shell(Bin() + " plan " + spec, log), 2) << Slurp(log);
+  const std::string text = Slurp(log);
+  EXPECT_NE(text.find("misfit.yaml:5: model 'ts' torchscript '"), std::string::npos) << text;
+  EXPECT_NE(text.find("declares 3x32x32 inputs, but dataset 'fashion-mnist-scenes' has 1x64x64 "
+                      "scenes"),
+            std::string::npos)
+      << text;
+  EXPECT_FALSE(fs::exists(*dir_ + "/misfit"));
+}
+
+}  // namespace
+}  // namespace effrobust

@@ -1,0 +1,59 @@
+// Makes the scripted captioners of tests/support/make_torchscript_captioner.py
+// for the unit and integration tests: writes the training scenes it reads
+// (the first `scenes` scenes of fashion-mnist-scenes' train split, the
+// scenes the built-in captioner trains on, with their "counts" phrasing) and
+// runs it with Debian's /usr/bin/python3 (python3-torch). Header-only test
+// support; needs EFFROBUST_SOURCE_ROOT defined and links effrobust_scenes.
+#ifndef EFFROBUST_TESTS_SUPPORT_SCRIPTED_CAPTIONER_H_
+#define EFFROBUST_TESTS_SUPPORT_SCRIPTED_CAPTIONER_H_
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "data/fashion_mnist.h"
+#include "data/scenes.h"
+
+namespace effrobust {
+namespace test {
+
+// True if /usr/bin/python3 can import torch.
+inline bool HavePythonTorch() {
+  return std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
+}
+
+// Writes `dir`/scenes.u8 (scenes x 64 x 64 bytes) and `dir`/captions.txt
+// (one caption a line). Returns false if Fashion-MNIST is not installed.
+inline bool WriteSceneCaptions(const std::string& dir, int64_t scenes) {
+  const std::string fmnist = DefaultFashionMnistDir();
+  if (!std::filesystem::exists(fmnist + "/train-images-idx3-ubyte.gz")) return false;
+  const ImageSet train = LoadFashionMnist(fmnist, "train");
+  const SceneGenerator generator(train, kSceneTrainSeed);
+  std::ofstream pixels(dir + "/scenes.u8", std::ios::binary);
+  std::ofstream captions(dir + "/captions.txt");
+  for (int64_t i = 0; i < scenes; ++i) {
+    const Scene s = generator.Make(i);
+    pixels.write(reinterpret_cast<const char*>(s.pixels.data()),
+                 static_cast<std::streamsize>(s.pixels.size()));
+    captions << CaptionsFor(s.items, s.size)[0] << "\n";
+  }
+  return pixels.good() && captions.good();
+}
+
+// Runs make_torchscript_captioner.py into `dir` (log in `dir`/make.log),
+// trained on `scenes` written scenes if Fashion-MNIST is installed.
+// Returns whether it succeeded.
+inline bool MakeScriptedCaptioners(const std::string& dir, int64_t scenes) {
+  const bool data = WriteSceneCaptions(dir, scenes);
+  const std::string cmd = "/usr/bin/python3 " + std::string(EFFROBUST_SOURCE_ROOT) +
+                          "/tests/support/make_torchscript_captioner.py " + dir + " " +
+                          (data ? dir : std::string()) + " > " + dir + "/make.log 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+}  // namespace test
+}  // namespace effrobust
+
+#endif  // EFFROBUST_TESTS_SUPPORT_SCRIPTED_CAPTIONER_H_
