@@ -94,6 +94,7 @@ TEST_F(TorchScriptCaptionerTest, ContractErrorsNameTheFileTheFamilyAndWhatIsWron
        "missing method 'decode_step(self, features: Tensor, tokens: Tensor, state: List[Tensor]) "
        "-> Tuple[Tensor, List[Tensor]]'"},
       {"cap_bad_logits.pt", "", "decode_step's logits has shape [2, "},
+      {"cap_no_max_len.pt", "", "missing attribute 'max_len: int'"},
       {"cap_bad_vocab.pt", "",
        "attribute 'vocabulary' must be <pad>, <start>, <end>, <unk> (ids 0..3) then the word "
        "tokens, each once: vocabulary token 0 must be '<pad>'"},

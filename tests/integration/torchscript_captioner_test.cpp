@@ -6,18 +6,21 @@
 // 3x32x32 captioner on a tiny captions-json dataset written here (PNG
 // images and a Karpathy-style JSON); every unit done, the D2 columns and
 // BLEU filled, the decode_cap and adaptive block_jpeg defenses applied to
-// the scripted model as to the built-in one. A scripted captioner whose
-// input does not fit its dataset is refused before anything runs.
+// the scripted model as to the built-in one, and the input detector on its
+// region features. A scripted captioner whose input does not fit its
+// dataset is refused before anything runs.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "data/caption_json.h"
 #include "evaluation/defense_views.h"
 #include "models/captioner_trainer.h"
 #include "models/checkpoint.h"
@@ -129,9 +132,14 @@ TEST_F(TorchScriptCaptionerRunTest, OneYamlRunsTheBuiltInAndScriptedCaptionersSi
       << "}}\n"
       << "defenses:\n  - none\n  - {name: decode_cap, params: {steps: 5}}\n"
       << "  - {name: block_jpeg, params: {quality: 50}, adaptive: true}\n"
-      << "measure: {latency_repeats: 1, latency_warmup: 0, batch_size: 4}\n";
+      << "  - {name: input_detector, params: {test_share: 0.5}}\n"
+      << "measure: {latency_repeats: 1, latency_warmup: 0, batch_size: 4, "
+         "store_adversarial: true}\n";
   const std::string log = *dir_ + "/run.log";
   ASSERT_EQ(Shell(Mpirun(2) + Bin() + " run " + spec, log), 0) << Slurp(log);
+  // The test split's images in JSON order, as the 3x32x32 model takes them.
+  const CaptionSet expected = LoadCaptionedImages(ReadCaptionJson(data + "/captions.json"),
+                                                  data + "/images", {"test"}, {32, true, -1});
   auto index = OpenSqliteIndexReadOnly(out + "/index.sqlite");
   const auto units = index->Units();
   // Per model and shard: clean, nicgslowdown, nicgslowdown through block_jpeg
@@ -141,7 +149,7 @@ TEST_F(TorchScriptCaptionerRunTest, OneYamlRunsTheBuiltInAndScriptedCaptionersSi
   for (const auto& u : units) {
     ASSERT_EQ(u.status, "done") << u.plan.unit_id << " " << u.error;
     ++per_model[u.plan.model + "/" + u.plan.dataset];
-    RowBatch rows = ReadShardRows(out + "/" + u.shard_file, {u.row_begin, u.row_end});
+    RowBatch rows = ReadShardRows(out + "/" + u.shard_file, {u.row_begin, u.row_end}, true);
     const size_t n = static_cast<size_t>(u.plan.sample_end - u.plan.sample_begin);
     ASSERT_EQ(rows.rows(), n) << u.plan.unit_id;
     const bool adaptive =
@@ -164,9 +172,32 @@ TEST_F(TorchScriptCaptionerRunTest, OneYamlRunsTheBuiltInAndScriptedCaptionersSi
     for (std::string m : {"bleu4_clean", "bleu4_adv", "mean_steps_clean", "mean_steps_adv"}) {
       EXPECT_TRUE(u.metrics.count(m)) << u.plan.unit_id << " " << m;
     }
+    if (!adaptive) {  // the input detector saw the model's region features
+      EXPECT_EQ(rows.Get(DefenseViewPrefix("input_detector") + "p_adv_adv").size(), n);
+    }
     if (u.plan.attack == "clean") {
       EXPECT_EQ(rows.Get("steps_adv").ints, rows.Get("steps_clean").ints);
+      if (u.plan.dataset == "captions-json") {
+        // Sample i is the split's i-th entry, resized to 32 x 32 in colour
+        // (the stored "adversarial" images of a clean unit are its inputs).
+        const TensorBlock& t = rows.tensor();
+        ASSERT_EQ(t.row_shape, (std::vector<int64_t>{3, 32, 32}));
+        const size_t per = 3 * 32 * 32;
+        ASSERT_EQ(t.data.size(), n * per);
+        for (size_t k = 0; k < n * per; ++k) {
+          const uint8_t want = expected.images.pixels[u.plan.sample_begin * per + k];
+          ASSERT_NEAR(t.data[k], want / 255.0, 1e-6) << u.plan.unit_id << " value " << k;
+        }
+      }
+    } else if (!adaptive && u.plan.dataset == "fashion-mnist-scenes") {
+      // 4 inputs: the detector trained on 2 sources and tested on 2.
+      EXPECT_TRUE(u.metrics.count("input_detector.auc_plain")) << u.plan.unit_id;
     }
+    std::printf(
+        "%s %s %s%s [%lld, %lld): mean steps %.2f clean, %.2f adversarial\n", u.plan.model.c_str(),
+        u.plan.dataset.c_str(), u.plan.attack.c_str(), adaptive ? " (adaptive block_jpeg)" : "",
+        static_cast<long long>(u.plan.sample_begin), static_cast<long long>(u.plan.sample_end),
+        u.metrics.at("mean_steps_clean"), u.metrics.at("mean_steps_adv"));
   }
   EXPECT_EQ(per_model["builtin-cap/fashion-mnist-scenes"], 3);
   EXPECT_EQ(per_model["ts-cap/fashion-mnist-scenes"], 3);

@@ -15,6 +15,7 @@ and broken variants for the contract checks:
     cap_no_step.pt       without decode_step
     cap_bad_logits.pt    decode_step logits [B, vocab - 1]
     cap_bad_vocab.pt     vocabulary that does not start with the specials
+    cap_no_max_len.pt    without the max_len attribute
 """
 import os
 import sys
@@ -103,11 +104,16 @@ class BadLogits(AttentionCaptioner):
     @torch.jit.export
     def decode_step(self, features: torch.Tensor, tokens: torch.Tensor,
                     state: List[torch.Tensor]) -> Tuple[torch.Tensor, List[torch.Tensor]]:
-        h = torch.tanh(self.att_hidden(state[0]))
         return torch.zeros(features.size(0), len(self.vocabulary) - 1), [state[0]]
 
     def forward(self, images: torch.Tensor, captions: torch.Tensor) -> torch.Tensor:
         return self.encode(images)
+
+
+class NoMaxLen(AttentionCaptioner):
+    def __init__(self, vocabulary: List[str]):
+        super().__init__(vocabulary)
+        del self.max_len
 
 
 def read_data(data_dir: str):
@@ -197,6 +203,7 @@ def main() -> None:
     save(BadLogits(vocabulary), os.path.join(out, "cap_bad_logits.pt"))
     save(AttentionCaptioner(["<start>", "<pad>", "<end>", "<unk>", "shirt"]),
          os.path.join(out, "cap_bad_vocab.pt"))
+    save(NoMaxLen(vocabulary), os.path.join(out, "cap_no_max_len.pt"))
 
 
 if __name__ == "__main__":
