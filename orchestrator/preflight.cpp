@@ -324,6 +324,53 @@ void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
   }
 }
 
+void CheckUniversalFitData(const ExperimentSpec& spec, const std::vector<WorkUnit>& units) {
+  std::set<std::string> checked;
+  for (const WorkUnit& u : units) {
+    const bool universal = u.attack == "deepsloth_universal" || TextField(u.params, "mode") == "universal";
+    if (!universal || (u.dataset != kCifar10Dataset && u.dataset != kMot17Dataset)) continue;
+    int64_t fit = 0;
+    if (u.dataset == kMot17Dataset) fit = static_cast<int64_t>(NumberField(u.params, "fit_sequences"));
+    if (!checked.insert(u.dataset + "/" + u.data_path + "/" + std::to_string(fit)).second) continue;
+    int line = 0;
+    for (const DatasetSpec& ds : spec.datasets) {
+      if (ds.name == u.dataset && ds.path == u.data_path && line == 0) line = ds.line;
+    }
+    const std::string where = At(spec, line) + "dataset '" + u.dataset + "' (path '" +
+                              Printable(u.data_path) + "'): attack '" + u.attack +
+                              "' is universal and fits on the train split, ";
+    if (u.dataset == kCifar10Dataset) {
+      for (const std::string& file : Cifar10Files(u.data_path, "train")) {
+        const std::string problem = FileProblem(file);
+        if (problem.empty()) continue;
+        throw SpecError(where + "which needs file '" + Printable(file) + "', which " + problem +
+                        " (allowed: the CIFAR-10 binary batches data_batch_1.bin .. "
+                        "data_batch_5.bin beside test_batch.bin, or a per-sample attack)");
+      }
+      continue;
+    }
+    std::vector<std::string> dirs;
+    try {
+      dirs = MotSequenceDirs(u.data_path, "train");
+    } catch (const DataError& e) {
+      throw SpecError(where + "but " + Reason(e.what()));
+    }
+    if (static_cast<int64_t>(dirs.size()) < fit) {
+      throw SpecError(where + "whose first fit_sequences = " + std::to_string(fit) +
+                      " sequences it reads, but '" + Printable(u.data_path) + "/train' holds " +
+                      std::to_string(dirs.size()) + " (allowed: fit_sequences up to " +
+                      std::to_string(dirs.size()) + ")");
+    }
+    for (int64_t i = 0; i < fit; ++i) {
+      const std::string gt = dirs[static_cast<size_t>(i)] + "/gt/gt.txt";
+      const std::string problem = FileProblem(gt);
+      if (problem.empty()) continue;
+      throw SpecError(where + "which needs ground truth '" + Printable(gt) + "', which " + problem +
+                      " (allowed: train sequences with gt/gt.txt)");
+    }
+  }
+}
+
 void CheckModelFile(const ExperimentSpec& spec, const ModelSpec& model,
                     const ModelValidator& validate, const std::string& dataset,
                     const TorchScriptValidator& validate_torchscript) {

@@ -649,5 +649,51 @@ TEST_F(PreflightTest, Mot17NeedsItsSequenceFoldersWithGroundTruth) {
   EXPECT_NE(m.find("seqinfo.ini"), std::string::npos) << m;
 }
 
+TEST_F(PreflightTest, UniversalAttacksNeedTheTrainSplitOfTheirPath) {
+  const std::string c10 = tmp_.File("c10");
+  fs::create_directory(c10);
+  Write(c10 + "/test_batch.bin", std::string(2 * 3073, '\0'));
+  auto units_for = [&](const std::string& dataset, const std::string& attacks) {
+    const ExperimentSpec spec = ParseSpec(
+        "name: t\nmodels: [{name: m, path: m.pt}]\ndatasets:\n  - " + dataset + "\nattacks: " +
+            attacks + "\n",
+        "exp.yaml");
+    return std::make_pair(spec, ExpandUnits(spec, {{"m", "abc"}}));
+  };
+  auto [spec, units] = units_for("{name: cifar10, path: " + c10 + ", range: [0, 2]}",
+                                 "[{name: deepsloth}]");
+  EXPECT_EQ(ErrorOf([&] { CheckUniversalFitData(spec, units); }), "");  // per sample
+  std::tie(spec, units) = units_for("{name: cifar10, path: " + c10 + ", range: [0, 2]}",
+                                    "[{name: deepsloth_universal}]");
+  std::string m = ErrorOf([&] { CheckUniversalFitData(spec, units); });
+  EXPECT_NE(m.find("exp.yaml:4: dataset 'cifar10' (path '" + c10 +
+                   "'): attack 'deepsloth_universal' is universal and fits on the train split, "
+                   "which needs file '" + c10 + "/data_batch_1.bin', which does not exist"),
+            std::string::npos)
+      << m;
+  for (int i = 1; i <= 5; ++i) {
+    Write(c10 + "/data_batch_" + std::to_string(i) + ".bin", std::string(3073, '\0'));
+  }
+  EXPECT_EQ(ErrorOf([&] { CheckUniversalFitData(spec, units); }), "");
+
+  const std::string mot = tmp_.File("MOT17");
+  fs::create_directories(mot + "/train/MOT17-02/gt");
+  Write(mot + "/train/MOT17-02/seqinfo.ini", "[Sequence]\n");
+  Write(mot + "/train/MOT17-02/gt/gt.txt", "1,1,1,1,4,4,1,1,1\n");
+  std::tie(spec, units) = units_for(
+      "{name: mot17, path: " + mot + ", range: [0, 1]}",
+      "[{name: phantom_sponge, params: {mode: [universal], fit_sequences: [2]}}]");
+  m = ErrorOf([&] { CheckUniversalFitData(spec, units); });
+  EXPECT_NE(m.find("attack 'phantom_sponge' is universal and fits on the train split, whose first "
+                   "fit_sequences = 2 sequences it reads, but '" + mot +
+                   "/train' holds 1 (allowed: fit_sequences up to 1)"),
+            std::string::npos)
+      << m;
+  std::tie(spec, units) = units_for(
+      "{name: mot17, path: " + mot + ", range: [0, 1]}",
+      "[{name: phantom_sponge, params: {mode: [universal], fit_sequences: [1]}}]");
+  EXPECT_EQ(ErrorOf([&] { CheckUniversalFitData(spec, units); }), "");
+}
+
 }  // namespace
 }  // namespace effrobust
