@@ -121,9 +121,11 @@ class D2Executor : public UnitExecutor {
     held_model_.clear();
     captioner_.reset();
     translator_.reset();
+    std::string arch, family;
     if (IsTorchScriptVictimFile(unit.model_path)) {
       // A scripted model (docs/model-contract.md): captioners only here.
-      const std::string family = TorchScriptFamilyOf(unit.model_path);
+      arch = kArchTorchScript;
+      family = TorchScriptFamilyOf(unit.model_path);
       if (family != kFamilyCaptioning) {
         throw WorkerError("model '" + unit.model + "' (" + unit.model_path +
                           ") is a TorchScript victim of family '" + family +
@@ -131,29 +133,25 @@ class D2Executor : public UnitExecutor {
       }
       captioner_ = LoadTorchScriptCaptioner(unit.model_path, unit.dataset);
       captioner_->module().to(device_);
-      family_ = family;
-      held_key_ = key;
-      held_model_ = unit.model;
-      LogInfo("loaded model '" + unit.model + "' (" + kArchTorchScript + ", " + family +
-              ") from " + unit.model_path);
-      return;
-    }
-    const ModelFile file = ReadModelFile(unit.model_path, unit.dataset);
-    const std::string family = FamilyOfArchName(file.meta.arch);
-    if (family == kFamilyCaptioning) {
-      captioner_ = std::make_unique<CaptionerVictim>(LoadCaptioner(unit.model_path));
-      captioner_->module().to(device_);
-    } else if (family == kFamilyTranslation) {
-      translator_ = LoadTranslator(unit.model_path);
-      translator_->model->to(TranslatorDevice());
     } else {
-      throw WorkerError("model '" + unit.model + "' (" + unit.model_path + ") has arch '" +
-                        file.meta.arch + "', not a D2 decoder (allowed: captioner, translator)");
+      const ModelFile file = ReadModelFile(unit.model_path, unit.dataset);
+      arch = file.meta.arch;
+      family = FamilyOfArchName(arch);
+      if (family == kFamilyCaptioning) {
+        captioner_ = std::make_unique<CaptionerVictim>(LoadCaptioner(unit.model_path));
+        captioner_->module().to(device_);
+      } else if (family == kFamilyTranslation) {
+        translator_ = LoadTranslator(unit.model_path);
+        translator_->model->to(TranslatorDevice());
+      } else {
+        throw WorkerError("model '" + unit.model + "' (" + unit.model_path + ") has arch '" +
+                          arch + "', not a D2 decoder (allowed: captioner, translator)");
+      }
     }
     family_ = family;
     held_key_ = key;
     held_model_ = unit.model;
-    LogInfo("loaded model '" + unit.model + "' (" + file.meta.arch + ", " + family + ") from " +
+    LogInfo("loaded model '" + unit.model + "' (" + arch + ", " + family + ") from " +
             unit.model_path);
   }
 
