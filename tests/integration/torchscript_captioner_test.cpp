@@ -17,8 +17,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 
 #include "data/caption_json.h"
 #include "evaluation/defense_views.h"
@@ -28,6 +26,7 @@
 #include "results/shard.h"
 #include "tests/support/process.h"
 #include "tests/support/scripted_captioner.h"
+#include "tests/support/tiny_caption_json.h"
 
 namespace effrobust {
 namespace {
@@ -42,24 +41,6 @@ std::string Bin() { return EFFROBUST_BINARY; }
 
 // Decoding limit of the fixture's built-in captioner and of the attacks.
 constexpr int64_t kMaxLen = 20;
-
-// A captions-json dataset under `dir`: images/img<i>.png (i < 6, colour
-// 40x48, a bright block at a position that depends on i) and captions.json
-// with entries 0, 2, 4 in split "train" and 1, 3, 5 in "test".
-void WriteCaptionJson(const std::string& dir) {
-  fs::create_directories(dir + "/images");
-  std::string json = R"({"dataset": "tiny", "images": [)";
-  for (int i = 0; i < 6; ++i) {
-    cv::Mat m(40, 48, CV_8UC3, cv::Scalar(20, 30 + 10 * i, 40));
-    m(cv::Rect(4 + 6 * i, 8, 10, 12)).setTo(cv::Scalar(250, 200, 90));
-    ASSERT_TRUE(cv::imwrite(dir + "/images/img" + std::to_string(i) + ".png", m));
-    json +=
-        std::string(i ? ", " : "") + R"({"filename": "img)" + std::to_string(i) +
-        R"(.png", "split": ")" + (i % 2 ? "test" : "train") +
-        R"(", "sentences": [{"tokens": ["a", "shirt"]}, {"tokens": ["there", "is", "a", "bag"]}]})";
-  }
-  std::ofstream(dir + "/captions.json") << json << "]}";
-}
 
 class TorchScriptCaptionerRunTest : public ::testing::Test {
  protected:
@@ -91,7 +72,7 @@ class TorchScriptCaptionerRunTest : public ::testing::Test {
     TrainedModel t = TrainCaptioner(train, test, o, cap);
     SaveModel(*dir_ + "/captioner-builtin.pt", *t.module, t.meta, true);
     made_ = test::MakeScriptedCaptioners(*dir_, 400);
-    WriteCaptionJson(*dir_ + "/tiny-captions");
+    made_ = made_ && test::WriteTinyCaptionJson(*dir_ + "/tiny-captions");
   }
   static void TearDownTestSuite() {
     if (dir_ == nullptr) return;
