@@ -467,7 +467,8 @@ void CaptionerSection(const torch::Device& dev, const Options& o) {
   }
   // The project's NicgSlowDown; if it throws (e.g. a device mismatch on
   // CUDA), report it and time the copy with the index on the device.
-  auto attack = NicgSlowDown;
+  NicgSlowDownResult (*attack)(Captioner&, const torch::Tensor&, const NicgSlowDownOptions&) =
+      NicgSlowDown;
   std::string variant = "project";
   {
     NicgSlowDownOptions warm = no;
