@@ -64,6 +64,10 @@ std::unique_ptr<UnitExecutor> MakeWorkerExecutor(const ExecutorPlacement& placem
 
 void CheckModelLoads(const std::string& path, const std::string& dataset) {
   if (IsTorchScriptVictimFile(path)) {
+    if (TorchScriptFamilyOf(path) == kFamilyDetection) {
+      CheckDetectorModelLoads(path, dataset);
+      return;
+    }
     LoadTorchScriptVictim(path, "", dataset);
     return;
   }
@@ -82,6 +86,10 @@ void CheckModelLoads(const std::string& path, const std::string& dataset) {
 
 void CheckTorchScriptModelLoads(const std::string& path, const std::string& family,
                                 const std::string& dataset) {
+  if (family == kFamilyDetection) {
+    CheckDetectorModelLoads(path, dataset);
+    return;
+  }
   LoadTorchScriptVictim(path, family, dataset);
 }
 
