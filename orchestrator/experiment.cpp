@@ -180,7 +180,9 @@ std::vector<WorkUnit> PlanExperiment(const ExperimentSpec& spec, const Preflight
     CheckModelFile(spec, m, checks.validate_model, datasets[m.name], checks.validate_torchscript);
     hashes[m.name] = ModelFileHash(m.path);
   }
-  return ExpandUnits(spec, hashes, families, datasets);
+  std::vector<WorkUnit> units = ExpandUnits(spec, hashes, families, datasets);
+  CheckUniversalFitData(spec, units);
+  return units;
 }
 
 PreparedRun PrepareRun(const ExperimentSpec& spec, const RunEnvironment& env) {

@@ -70,6 +70,37 @@ TEST(PlanTest, UnitSurvivesMessageRoundTrip) {
   EXPECT_EQ(CanonicalJson(v.params), CanonicalJson(u.params));
 }
 
+TEST(PlanTest, CaptionJsonFileTravelsWithTheUnitAndMaxFramesIsPartOfItsIdentity) {
+  auto units = [](const std::string& dataset) {
+    return ExpandUnits(ParseSpec("name: t\nseed: 3\nmodels: [{name: m, path: m.pt}]\n"
+                                 "datasets: [" + dataset + "]\nattacks:\n  - name: clean\n",
+                                 "t.yaml"),
+                       {{"m", "abc"}});
+  };
+  const auto a = units("{name: captions-json, path: /img, json: /a/d.json, range: [0, 4]}");
+  const auto b = units("{name: captions-json, path: /moved, json: /b/d.json, range: [0, 4]}");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].id, b[0].id);  // moving the files does not redo the unit
+  EXPECT_EQ(a[0].data_json, "/a/d.json");
+  EXPECT_EQ(a[0].data_path, "/img");
+  WorkUnit v = UnitFromMap(ParseFlatJson(CanonicalJson(UnitToMap(a[0]))));
+  EXPECT_EQ(v.data_json, "/a/d.json");
+  EXPECT_EQ(v.id, a[0].id);
+
+  const auto all = units("{name: mot17, path: /m, range: [0, 2]}");
+  const auto cut = units("{name: mot17, path: /m, range: [0, 2], max_frames: 10}");
+  ASSERT_EQ(all.size(), 1u);
+  ASSERT_EQ(cut.size(), 1u);
+  EXPECT_EQ(all[0].max_frames, 0);
+  EXPECT_EQ(cut[0].max_frames, 10);
+  EXPECT_NE(all[0].id, cut[0].id);  // fewer frames measure something else
+  EXPECT_EQ(all[0].canonical.find("max_frames"), std::string::npos) << all[0].canonical;
+  v = UnitFromMap(ParseFlatJson(CanonicalJson(UnitToMap(cut[0]))));
+  EXPECT_EQ(v.max_frames, 10);
+  EXPECT_EQ(v.split, "train");
+  EXPECT_EQ(v.id, cut[0].id);
+}
+
 TEST(PlanTest, Cifar10PathTravelsWithTheUnitButIsNotPartOfItsIdentity) {
   auto spec_at = [](const std::string& dir) {
     return ParseSpec("name: t\nseed: 3\nmodels: [{name: m, path: m.pt}]\n"

@@ -13,9 +13,11 @@
 
 #include "common/error.h"
 #include "common/value.h"
+#include "data/caption_json.h"
 #include "data/cifar10.h"
 #include "data/fashion_mnist.h"
 #include "data/freedict.h"
+#include "data/mot_sequence.h"
 #include "data/translation_pairs.h"
 #include "orchestrator/experiment.h"
 #include "results/index.h"
@@ -125,6 +127,106 @@ std::string ShardProblem(const std::string& path, std::vector<DoneUnit> units) {
 
 }  // namespace
 
+namespace {
+
+// The datasets of `spec` reading the same files and split as `ds`.
+std::vector<const DatasetSpec*> SameSource(const ExperimentSpec& spec, const DatasetSpec& ds) {
+  std::vector<const DatasetSpec*> out;
+  for (const DatasetSpec& other : spec.datasets) {
+    if (other.name == ds.name && other.path == ds.path && other.json == ds.json &&
+        other.split == ds.split) {
+      out.push_back(&other);
+    }
+  }
+  return out;
+}
+
+// What LoadCaptionedImages reads for the ranges of ds's split: the JSON
+// (parsed) and every image file of the ranges (present, not decoded).
+void CheckCaptionJson(const ExperimentSpec& spec, const DatasetSpec& ds) {
+  const std::string where = At(spec, ds.line) + "dataset '" + ds.name + "' ";
+  const std::string problem = FileProblem(ds.json);
+  if (!problem.empty()) {
+    throw SpecError(where + "key 'json' = '" + Printable(ds.json) + "' " + problem +
+                    " (allowed: a Karpathy-style captions JSON file such as dataset_coco.json)");
+  }
+  std::error_code ec;
+  if (!fs::is_directory(ds.path, ec)) {
+    throw SpecError(where + "key 'path' = '" + Printable(ds.path) + "' " +
+                    (fs::exists(ds.path, ec) ? "is not a directory" : "does not exist") +
+                    " (allowed: the image root the JSON's filepath/filename are under)");
+  }
+  CaptionJson json;
+  try {
+    json = ReadCaptionJson(ds.json);
+  } catch (const DataError& e) {
+    throw SpecError(where + Reason(e.what()));
+  }
+  std::vector<const CaptionEntry*> split;
+  for (const CaptionEntry& e : json.entries) {
+    if (e.split == ds.split) split.push_back(&e);
+  }
+  for (const DatasetSpec* other : SameSource(spec, ds)) {
+    if (other->end > static_cast<int64_t>(split.size())) {
+      throw SpecError(At(spec, other->line) + "dataset '" + ds.name + "' split '" + ds.split +
+                      "' range ends at " + std::to_string(other->end) + ", but '" +
+                      Printable(ds.json) + "' has " + std::to_string(split.size()) +
+                      " images in that split (allowed: a range within them)");
+    }
+    for (int64_t i = other->begin; i < other->end; ++i) {
+      const CaptionEntry& e = *split[static_cast<size_t>(i)];
+      const std::string image = CaptionImagePath(ds.path, e);
+      const std::string bad = FileProblem(image);
+      if (bad.empty()) continue;
+      throw SpecError(At(spec, other->line) + "dataset '" + ds.name + "' split '" + ds.split +
+                      "' sample " + std::to_string(i) + " (entry " + std::to_string(e.index) +
+                      " of '" + Printable(ds.json) + "', filename '" + Printable(e.filename) +
+                      "') needs image '" + Printable(image) + "', which " + bad +
+                      " (allowed: path naming the image root the JSON's filepath/filename are "
+                      "under)");
+    }
+  }
+}
+
+// What LoadMotSequence reads for the ranges of ds's split, short of the
+// frames: the sequence folders, their seqinfo.ini and gt/gt.txt.
+void CheckMotSequences(const ExperimentSpec& spec, const DatasetSpec& ds) {
+  const std::string where = At(spec, ds.line) + "dataset '" + ds.name + "' ";
+  std::vector<std::string> dirs;
+  try {
+    dirs = MotSequenceDirs(ds.path, ds.split);
+  } catch (const DataError& e) {
+    throw SpecError(where + "split '" + ds.split + "': " + Reason(e.what()));
+  }
+  for (const DatasetSpec* other : SameSource(spec, ds)) {
+    if (other->end > static_cast<int64_t>(dirs.size())) {
+      throw SpecError(At(spec, other->line) + "dataset '" + ds.name + "' split '" + ds.split +
+                      "' range ends at " + std::to_string(other->end) + ", but '" +
+                      Printable(ds.path) + "/" + ds.split + "' holds " +
+                      std::to_string(dirs.size()) +
+                      " sequence folders (allowed: a range within them, in name order)");
+    }
+    for (int64_t i = other->begin; i < other->end; ++i) {
+      const std::string& dir = dirs[static_cast<size_t>(i)];
+      try {
+        ReadMotSeqInfo(dir);
+      } catch (const DataError& e) {
+        throw SpecError(At(spec, other->line) + "dataset '" + ds.name + "' sample " +
+                        std::to_string(i) + ": " + Reason(e.what()));
+      }
+      const std::string gt = dir + "/gt/gt.txt";
+      const std::string bad = FileProblem(gt);
+      if (bad.empty()) continue;
+      throw SpecError(At(spec, other->line) + "dataset '" + ds.name + "' sample " +
+                      std::to_string(i) + " needs ground truth '" + Printable(gt) + "', which " +
+                      bad + " (allowed: sequences with gt/gt.txt, as MOT17's train split; its "
+                      "test split has none)");
+    }
+  }
+}
+
+}  // namespace
+
 void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
                        const std::string& freedict_dir) {
   const char* env = std::getenv("EFFROBUST_FASHION_MNIST_DIR");
@@ -135,7 +237,7 @@ void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
   const std::string dict_dir = freedict_dir.empty() ? DefaultFreeDictDir() : freedict_dir;
   std::set<std::pair<std::string, std::string>> checked;
   for (const DatasetSpec& ds : spec.datasets) {
-    if (!checked.insert({ds.name + "/" + ds.path, ds.split}).second) continue;
+    if (!checked.insert({ds.name + "/" + ds.path + "/" + ds.json, ds.split}).second) continue;
     if (ds.name == kCifar10Dataset) {
       // What LoadCifar10(path, split) reads.
       const std::string allowed =
@@ -177,6 +279,14 @@ void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
       }
       continue;
     }
+    if (ds.name == kCaptionJsonDataset) {
+      CheckCaptionJson(spec, ds);
+      continue;
+    }
+    if (ds.name == kMot17Dataset) {
+      CheckMotSequences(spec, ds);
+      continue;
+    }
     if (ds.name == kTranslationDataset) {
       // What LoadFreeDict(dir, "freedict-eng-deu") reads; both splits.
       for (const char* suffix : {".index", ".dict.dz"}) {
@@ -210,6 +320,53 @@ void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
                       "; allowed: the Fashion-MNIST IDX files of the Debian package "
                       "dataset-fashion-mnist: apt-get install dataset-fashion-mnist, or set "
                       "EFFROBUST_FASHION_MNIST_DIR to a directory holding them)");
+    }
+  }
+}
+
+void CheckUniversalFitData(const ExperimentSpec& spec, const std::vector<WorkUnit>& units) {
+  std::set<std::string> checked;
+  for (const WorkUnit& u : units) {
+    const bool universal = u.attack == "deepsloth_universal" || TextField(u.params, "mode") == "universal";
+    if (!universal || (u.dataset != kCifar10Dataset && u.dataset != kMot17Dataset)) continue;
+    int64_t fit = 0;
+    if (u.dataset == kMot17Dataset) fit = static_cast<int64_t>(NumberField(u.params, "fit_sequences"));
+    if (!checked.insert(u.dataset + "/" + u.data_path + "/" + std::to_string(fit)).second) continue;
+    int line = 0;
+    for (const DatasetSpec& ds : spec.datasets) {
+      if (ds.name == u.dataset && ds.path == u.data_path && line == 0) line = ds.line;
+    }
+    const std::string where = At(spec, line) + "dataset '" + u.dataset + "' (path '" +
+                              Printable(u.data_path) + "'): attack '" + u.attack +
+                              "' is universal and fits on the train split, ";
+    if (u.dataset == kCifar10Dataset) {
+      for (const std::string& file : Cifar10Files(u.data_path, "train")) {
+        const std::string problem = FileProblem(file);
+        if (problem.empty()) continue;
+        throw SpecError(where + "which needs file '" + Printable(file) + "', which " + problem +
+                        " (allowed: the CIFAR-10 binary batches data_batch_1.bin .. "
+                        "data_batch_5.bin beside test_batch.bin, or a per-sample attack)");
+      }
+      continue;
+    }
+    std::vector<std::string> dirs;
+    try {
+      dirs = MotSequenceDirs(u.data_path, "train");
+    } catch (const DataError& e) {
+      throw SpecError(where + "but " + Reason(e.what()));
+    }
+    if (static_cast<int64_t>(dirs.size()) < fit) {
+      throw SpecError(where + "whose first fit_sequences = " + std::to_string(fit) +
+                      " sequences it reads, but '" + Printable(u.data_path) + "/train' holds " +
+                      std::to_string(dirs.size()) + " (allowed: fit_sequences up to " +
+                      std::to_string(dirs.size()) + ")");
+    }
+    for (int64_t i = 0; i < fit; ++i) {
+      const std::string gt = dirs[static_cast<size_t>(i)] + "/gt/gt.txt";
+      const std::string problem = FileProblem(gt);
+      if (problem.empty()) continue;
+      throw SpecError(where + "which needs ground truth '" + Printable(gt) + "', which " + problem +
+                      " (allowed: train sequences with gt/gt.txt)");
     }
   }
 }

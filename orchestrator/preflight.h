@@ -15,6 +15,7 @@
 #include <functional>
 #include <string>
 
+#include "orchestrator/plan.h"
 #include "orchestrator/spec.h"
 
 namespace effrobust {
@@ -48,6 +49,15 @@ struct PreflightOptions {
 // EFFROBUST_FREEDICT_DIR).
 void CheckDatasetFiles(const ExperimentSpec& spec, const std::string& data_dir,
                        const std::string& freedict_dir = "");
+
+// Universal attacks fit on the train split of the data their units read:
+// for a unit on cifar10 or mot17 whose attack is universal
+// (deepsloth_universal, or mode: universal), the train split under the same
+// path must be there (cifar10: every data_batch file; mot17: at least
+// fit_sequences sequence folders with gt/gt.txt), even when no dataset
+// entry lists it. Throws SpecError naming the dataset entry, the attack and
+// the missing files.
+void CheckUniversalFitData(const ExperimentSpec& spec, const std::vector<WorkUnit>& units);
 
 // `model.path` is a readable, non-empty regular file and, if `validate` is
 // set, loads as a model for `dataset` ("" = the spec's first dataset). A

@@ -569,5 +569,131 @@ TEST_F(PreflightTest, ModelWithoutItsDatasetAndDatasetWithoutAModelAreSpecErrors
       << m;
 }
 
+TEST_F(PreflightTest, CaptionsJsonNeedsItsJsonAndTheImagesOfItsRanges) {
+  const std::string root = tmp_.File("f8k");
+  const std::string json = root + "/dataset.json";
+  auto spec_for = [&](int64_t end) {
+    return ParseSpec("name: t\nmodels: [{name: m, path: " + model() +
+                         "}]\ndatasets:\n  - {name: captions-json, path: " + root + "/img, json: " +
+                         json + ", split: test, range: [0, " + std::to_string(end) +
+                         "]}\nattacks: [{name: clean}]\n",
+                     "exp.yaml");
+  };
+  std::string m = ErrorOf([&] { CheckDatasetFiles(spec_for(2), data_dir()); });
+  EXPECT_NE(m.find("exp.yaml:4: dataset 'captions-json' key 'json' = '" + json +
+                   "' does not exist (allowed: a Karpathy-style captions JSON file"),
+            std::string::npos)
+      << m;
+  fs::create_directories(root + "/img");
+  Write(json, R"({"images": [
+    {"filename": "a.png", "split": "test", "sentences": [{"tokens": ["a", "dog"]}]},
+    {"filename": "v.png", "split": "val", "sentences": [{"tokens": ["a", "cat"]}]},
+    {"filename": "b.png", "split": "test", "sentences": [{"tokens": ["two", "dogs"]}]}]})");
+  Write(root + "/img/a.png", "png bytes");
+  m = ErrorOf([&] { CheckDatasetFiles(spec_for(3), data_dir()); });
+  EXPECT_NE(m.find("exp.yaml:4: dataset 'captions-json' split 'test' range ends at 3, but '" +
+                   json + "' has 2 images in that split (allowed: a range within them)"),
+            std::string::npos)
+      << m;
+  m = ErrorOf([&] { CheckDatasetFiles(spec_for(2), data_dir()); });
+  EXPECT_NE(m.find("split 'test' sample 1 (entry 2 of '" + json +
+                   "', filename 'b.png') needs image '" + root +
+                   "/img/b.png', which does not exist"),
+            std::string::npos)
+      << m;
+  Write(root + "/img/b.png", "png bytes");
+  EXPECT_EQ(ErrorOf([&] { CheckDatasetFiles(spec_for(2), data_dir()); }), "");
+  Write(json, R"({"images": [{"filename": "a.png", "split": "test"}]})");
+  m = ErrorOf([&] { CheckDatasetFiles(spec_for(1), data_dir()); });
+  EXPECT_NE(m.find("exp.yaml:4: dataset 'captions-json' "), std::string::npos) << m;
+  EXPECT_NE(m.find("sentences"), std::string::npos) << m;
+}
+
+TEST_F(PreflightTest, Mot17NeedsItsSequenceFoldersWithGroundTruth) {
+  const std::string root = tmp_.File("MOT17");
+  auto spec_for = [&](int64_t end) {
+    return ParseSpec("name: t\nmodels: [{name: m, path: " + model() +
+                         "}]\ndatasets:\n  - {name: mot17, path: " + root + ", range: [0, " +
+                         std::to_string(end) + "]}\nattacks: [{name: clean}]\n",
+                     "exp.yaml");
+  };
+  std::string m = ErrorOf([&] { CheckDatasetFiles(spec_for(1), data_dir()); });
+  EXPECT_NE(m.find("exp.yaml:4: dataset 'mot17' split 'train': [data] MOT folder '" + root +
+                   "/train' does not exist"),
+            std::string::npos)
+      << m;
+  const std::string info =
+      "[Sequence]\nname=S\nimDir=img1\nframeRate=30\nseqLength=2\nimWidth=8\nimHeight=8\n"
+      "imExt=.jpg\n";
+  for (const char* seq : {"MOT17-04", "MOT17-02"}) {
+    fs::create_directories(root + "/train/" + seq + "/gt");
+    Write(root + "/train/" + seq + "/seqinfo.ini", info);
+  }
+  Write(root + "/train/MOT17-02/gt/gt.txt", "1,1,1,1,4,4,1,1,1\n");
+  m = ErrorOf([&] { CheckDatasetFiles(spec_for(3), data_dir()); });
+  EXPECT_NE(m.find("dataset 'mot17' split 'train' range ends at 3, but '" + root +
+                   "/train' holds 2 sequence folders"),
+            std::string::npos)
+      << m;
+  // Folders in name order: sample 1 is MOT17-04, which lacks gt.txt.
+  m = ErrorOf([&] { CheckDatasetFiles(spec_for(2), data_dir()); });
+  EXPECT_NE(m.find("dataset 'mot17' sample 1 needs ground truth '" + root +
+                   "/train/MOT17-04/gt/gt.txt', which does not exist (allowed: sequences with "
+                   "gt/gt.txt"),
+            std::string::npos)
+      << m;
+  EXPECT_EQ(ErrorOf([&] { CheckDatasetFiles(spec_for(1), data_dir()); }), "");
+  Write(root + "/train/MOT17-02/seqinfo.ini", "[Sequence]\nimDir=img1\n");
+  m = ErrorOf([&] { CheckDatasetFiles(spec_for(1), data_dir()); });
+  EXPECT_NE(m.find("exp.yaml:4: dataset 'mot17' sample 0: "), std::string::npos) << m;
+  EXPECT_NE(m.find("seqinfo.ini"), std::string::npos) << m;
+}
+
+TEST_F(PreflightTest, UniversalAttacksNeedTheTrainSplitOfTheirPath) {
+  const std::string c10 = tmp_.File("c10");
+  fs::create_directory(c10);
+  Write(c10 + "/test_batch.bin", std::string(2 * 3073, '\0'));
+  auto units_for = [&](const std::string& dataset, const std::string& attacks) {
+    const ExperimentSpec spec = ParseSpec(
+        "name: t\nmodels: [{name: m, path: m.pt}]\ndatasets:\n  - " + dataset + "\nattacks: " +
+            attacks + "\n",
+        "exp.yaml");
+    return std::make_pair(spec, ExpandUnits(spec, {{"m", "abc"}}));
+  };
+  auto [spec, units] = units_for("{name: cifar10, path: " + c10 + ", range: [0, 2]}",
+                                 "[{name: deepsloth}]");
+  EXPECT_EQ(ErrorOf([&] { CheckUniversalFitData(spec, units); }), "");  // per sample
+  std::tie(spec, units) = units_for("{name: cifar10, path: " + c10 + ", range: [0, 2]}",
+                                    "[{name: deepsloth_universal}]");
+  std::string m = ErrorOf([&] { CheckUniversalFitData(spec, units); });
+  EXPECT_NE(m.find("exp.yaml:4: dataset 'cifar10' (path '" + c10 +
+                   "'): attack 'deepsloth_universal' is universal and fits on the train split, "
+                   "which needs file '" + c10 + "/data_batch_1.bin', which does not exist"),
+            std::string::npos)
+      << m;
+  for (int i = 1; i <= 5; ++i) {
+    Write(c10 + "/data_batch_" + std::to_string(i) + ".bin", std::string(3073, '\0'));
+  }
+  EXPECT_EQ(ErrorOf([&] { CheckUniversalFitData(spec, units); }), "");
+
+  const std::string mot = tmp_.File("MOT17");
+  fs::create_directories(mot + "/train/MOT17-02/gt");
+  Write(mot + "/train/MOT17-02/seqinfo.ini", "[Sequence]\n");
+  Write(mot + "/train/MOT17-02/gt/gt.txt", "1,1,1,1,4,4,1,1,1\n");
+  std::tie(spec, units) = units_for(
+      "{name: mot17, path: " + mot + ", range: [0, 1]}",
+      "[{name: phantom_sponge, params: {mode: [universal], fit_sequences: [2]}}]");
+  m = ErrorOf([&] { CheckUniversalFitData(spec, units); });
+  EXPECT_NE(m.find("attack 'phantom_sponge' is universal and fits on the train split, whose first "
+                   "fit_sequences = 2 sequences it reads, but '" + mot +
+                   "/train' holds 1 (allowed: fit_sequences up to 1)"),
+            std::string::npos)
+      << m;
+  std::tie(spec, units) = units_for(
+      "{name: mot17, path: " + mot + ", range: [0, 1]}",
+      "[{name: phantom_sponge, params: {mode: [universal], fit_sequences: [1]}}]");
+  EXPECT_EQ(ErrorOf([&] { CheckUniversalFitData(spec, units); }), "");
+}
+
 }  // namespace
 }  // namespace effrobust

@@ -13,7 +13,9 @@
 #include "attacks/catalog.h"
 #include "common/error.h"
 #include "common/value.h"
+#include "data/caption_json.h"
 #include "data/cifar10.h"
+#include "data/mot_sequence.h"
 #include "data/scenes.h"
 #include "data/sequences.h"
 #include "data/translation_pairs.h"
@@ -185,39 +187,109 @@ void ParseModels(const SpecReader& r, const YAML::Node& root, ExperimentSpec* sp
   }
 }
 
+// The datasets read from a `path` (the others are found through their
+// environment variables or Debian packages), and what the path is.
+const std::map<std::string, std::string>& PathDatasets() {
+  static const std::map<std::string, std::string> datasets = {
+      {kCifar10Dataset,
+       "path: DIR, the directory holding data_batch_1.bin .. data_batch_5.bin and test_batch.bin"},
+      {kCaptionJsonDataset, "path: DIR, the image root the JSON's filepath/filename are under"},
+      {kMot17Dataset, "path: ROOT, the folder holding the split folders (train/, test/) of "
+                      "sequence folders, as MOT17/"},
+  };
+  return datasets;
+}
+
+// Whether the number of samples of `name`'s splits is known only from its
+// files (checked by plan; `range` is then required).
+bool SizeFromFiles(const std::string& name) {
+  return name == kCaptionJsonDataset || name == kMot17Dataset;
+}
+
+// Largest range end accepted where the size comes from the files.
+constexpr int64_t kMaxFileSamples = 100000000;
+
 void ParseDatasets(const SpecReader& r, const YAML::Node& root, ExperimentSpec* spec) {
   YAML::Node datasets = root["datasets"];
   if (!datasets || !datasets.IsSequence() || datasets.size() == 0) {
     r.Fail(datasets ? datasets : root,
            "key 'datasets' must be a non-empty list of {name, split, range, shard_size} "
-           "(cifar10 also takes path)");
+           "(cifar10, captions-json and mot17 also take path; see docs/experiment-format.md)");
   }
   for (const auto& d : datasets) {
-    r.CheckKeys(d, "a datasets entry", {"name", "path", "split", "range", "shard_size"});
+    r.CheckKeys(d, "a datasets entry",
+                {"name", "path", "json", "split", "range", "shard_size", "max_frames"});
     DatasetSpec ds;
     ds.name = r.Str(d, "name", "a datasets entry");
-    const std::string default_split = "test";
-    ds.split = r.Str(d, "split", "dataset '" + ds.name + "'", &default_split);
+    const std::string where = "dataset '" + ds.name + "'";
+    const bool captions = ds.name == kCaptionJsonDataset;
+    const bool mot = ds.name == kMot17Dataset;
+    // MOT17's test sequences have no published ground truth.
+    const std::string default_split = mot ? "train" : "test";
+    ds.split = r.Str(d, "split", where, &default_split);
     int64_t size = 0;
-    try {
-      size = DatasetSplitSize(ds.name, ds.split);
-    } catch (const SpecError& e) {
-      r.Fail(d, std::string(e.what()).substr(std::string("[spec] ").size()));
-    }
-    if (ds.name == kCifar10Dataset) {
-      if (!d["path"]) {
-        r.Fail(d, "missing key 'path' in dataset '" + ds.name +
-                      "' (allowed: path: DIR, the directory holding data_batch_1.bin .. "
-                      "data_batch_5.bin and test_batch.bin)");
+    if (captions) {
+      std::string allowed;
+      bool known = false;
+      for (const std::string& k : KarpathySplits()) {
+        allowed += (allowed.empty() ? "" : ", ") + k;
+        known = known || k == ds.split;
       }
-      ds.path = r.Str(d, "path", "dataset '" + ds.name + "'");
+      if (!known) {
+        r.Fail(d["split"], "key 'split' in " + where + " = '" + Printable(ds.split) +
+                               "' is not a Karpathy split (allowed: " + allowed + ")");
+      }
+      size = kMaxFileSamples;
+    } else if (mot) {
+      if (ds.split == "." || ds.split == ".." || ds.split.find('/') != std::string::npos) {
+        r.Fail(d["split"], "key 'split' in " + where + " = '" + Printable(ds.split) +
+                               "' is not a folder name (allowed: the name of a folder under path, "
+                               "e.g. train)");
+      }
+      size = kMaxFileSamples;
+    } else {
+      try {
+        size = DatasetSplitSize(ds.name, ds.split);
+      } catch (const SpecError& e) {
+        r.Fail(d, std::string(e.what()).substr(std::string("[spec] ").size()));
+      }
+    }
+    auto path_kind = PathDatasets().find(ds.name);
+    if (path_kind != PathDatasets().end()) {
+      if (!d["path"]) {
+        r.Fail(d, "missing key 'path' in " + where + " (allowed: " + path_kind->second + ")");
+      }
+      ds.path = r.Str(d, "path", where);
     } else if (d["path"]) {
       const YAML::Node p = d["path"];
-      r.Fail(p, "key 'path' in dataset '" + ds.name + "' = " +
+      r.Fail(p, "key 'path' in " + where + " = " +
                     (p.IsScalar() ? "'" + Printable(p.Scalar()) + "'" : "<list or mapping>") +
-                    " is not taken by this dataset (allowed: path only for " + kCifar10Dataset +
-                    "; the other datasets are found through their environment variables or "
-                    "Debian packages, see docs/datasets.md)");
+                    " is not taken by this dataset (allowed: path only for cifar10, captions-json "
+                    "and mot17; the other datasets are found through their environment variables "
+                    "or Debian packages, see docs/datasets.md)");
+    }
+    if (captions) {
+      if (!d["json"]) {
+        r.Fail(d, "missing key 'json' in " + where +
+                      " (allowed: json: FILE, a Karpathy-style captions file such as "
+                      "dataset_coco.json or dataset_flickr8k.json)");
+      }
+      ds.json = r.Str(d, "json", where);
+    } else if (d["json"]) {
+      r.Fail(d["json"], "key 'json' in " + where + " is not taken by this dataset (allowed: json "
+                        "only for " + kCaptionJsonDataset + ")");
+    }
+    if (mot) {
+      const int64_t all = 0;
+      ds.max_frames = r.Int(d, "max_frames", where, 0, kMaxFileSamples, &all);
+    } else if (d["max_frames"]) {
+      r.Fail(d["max_frames"], "key 'max_frames' in " + where + " is not taken by this dataset "
+                              "(allowed: max_frames only for " + kMot17Dataset + ")");
+    }
+    if (SizeFromFiles(ds.name) && !d["range"]) {
+      r.Fail(d, "missing key 'range' in " + where + " (allowed: range: [begin, end) of the " +
+                    (mot ? "split's sequence folders in name order" : "split's images in JSON order") +
+                    "; the split's size comes from its files, which `plan` checks)");
     }
     ds.begin = 0;
     ds.end = size;
@@ -401,7 +473,11 @@ int64_t DatasetSplitSize(const std::string& name, const std::string& split) {
     throw SpecError("split '" + Printable(split) + "' of dataset '" + name +
                     "' is not known (allowed: train, test)");
   }
-  throw SpecError("dataset '" + Printable(name) + "' is not known (allowed: " + known + ")");
+  if (SizeFromFiles(name)) {
+    throw SpecError("dataset '" + name + "' has no fixed split size (its files decide it)");
+  }
+  throw SpecError("dataset '" + Printable(name) + "' is not known (allowed: " + known + ", " +
+                  kCaptionJsonDataset + ", " + kMot17Dataset + ")");
 }
 
 ExperimentSpec ParseSpec(const std::string& text, const std::string& file) {

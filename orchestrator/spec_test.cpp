@@ -66,6 +66,30 @@ TEST(SpecTest, ParsesCifar10WithItsPath) {
   EXPECT_EQ(ParseSpec(kGood, "good.yaml").datasets[0].path, "");
 }
 
+TEST(SpecTest, ParsesCaptionsJsonAndMot17WithTheirFiles) {
+  std::string text = kGood;
+  const std::string from = "name: fashion-mnist, split: test, range: [0, 100]";
+  text.replace(text.find(from), from.size(),
+               "name: captions-json, path: f8k/images, json: f8k/dataset_flickr8k.json, "
+               "split: val, range: [10, 20]}\n  - {name: mot17, path: /data/MOT17, range: [0, 2], "
+               "max_frames: 30");
+  ExperimentSpec s = ParseSpec(text, "good.yaml");
+  ASSERT_EQ(s.datasets.size(), 2u);
+  EXPECT_EQ(s.datasets[0].name, "captions-json");
+  EXPECT_EQ(s.datasets[0].path, "f8k/images");
+  EXPECT_EQ(s.datasets[0].json, "f8k/dataset_flickr8k.json");
+  EXPECT_EQ(s.datasets[0].split, "val");
+  EXPECT_EQ(s.datasets[0].begin, 10);
+  EXPECT_EQ(s.datasets[0].end, 20);
+  EXPECT_EQ(s.datasets[0].max_frames, 0);
+  EXPECT_EQ(s.datasets[1].name, "mot17");
+  EXPECT_EQ(s.datasets[1].path, "/data/MOT17");
+  EXPECT_EQ(s.datasets[1].split, "train");  // MOT17's test split has no ground truth
+  EXPECT_EQ(s.datasets[1].end, 2);
+  EXPECT_EQ(s.datasets[1].max_frames, 30);
+  EXPECT_EQ(s.datasets[1].json, "");
+}
+
 struct BadSpec {
   std::string from, to;     // replace `from` in kGood by `to`
   std::string fragment;     // expected in the message
@@ -101,8 +125,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"name: fashion-mnist, split: test, range: [0, 100]", "name: cifar10, path: /data/c10, split: train, range: [0, 60000]",
                 "bad.yaml:7: key 'end' in range of dataset 'cifar10' = 60000 is out of range (allowed: 1 to 50000)"},
         BadSpec{"name: fashion-mnist", "name: fashion-mnist, path: /data/fm",
-                "bad.yaml:7: key 'path' in dataset 'fashion-mnist' = '/data/fm' is not taken by this dataset (allowed: path only for cifar10;"},
+                "bad.yaml:7: key 'path' in dataset 'fashion-mnist' = '/data/fm' is not taken by this dataset (allowed: path only for cifar10, captions-json and mot17;"},
         BadSpec{"split: test", "split: val", "split 'val' of dataset 'fashion-mnist' is not known (allowed: train, test)"},
+        // captions-json needs path, json and range; mot17 path and range; json and max_frames are theirs only.
+        BadSpec{"name: fashion-mnist", "name: captions-json, json: d.json", "bad.yaml:7: missing key 'path' in dataset 'captions-json' (allowed: path: DIR, the image root the JSON's filepath/filename are under)"},
+        BadSpec{"name: fashion-mnist", "name: captions-json, path: img", "bad.yaml:7: missing key 'json' in dataset 'captions-json' (allowed: json: FILE, a Karpathy-style captions file"},
+        BadSpec{"name: fashion-mnist, split: test, range: [0, 100]", "name: captions-json, path: img, json: d.json, split: test", "bad.yaml:7: missing key 'range' in dataset 'captions-json' (allowed: range: [begin, end) of the split's images in JSON order; the split's size comes from its files, which `plan` checks)"},
+        BadSpec{"name: fashion-mnist, split: test", "name: captions-json, path: img, json: d.json, split: dev", "bad.yaml:7: key 'split' in dataset 'captions-json' = 'dev' is not a Karpathy split (allowed: train, val, test, restval)"},
+        BadSpec{"name: fashion-mnist, split: test, range: [0, 100]", "name: mot17, path: /m", "bad.yaml:7: missing key 'range' in dataset 'mot17' (allowed: range: [begin, end) of the split's sequence folders in name order"},
+        BadSpec{"name: fashion-mnist", "name: mot17", "bad.yaml:7: missing key 'path' in dataset 'mot17' (allowed: path: ROOT, the folder holding the split folders (train/, test/)"},
+        BadSpec{"name: fashion-mnist, split: test", "name: mot17, path: /m, split: ../x", "key 'split' in dataset 'mot17' = '../x' is not a folder name"},
+        BadSpec{"name: fashion-mnist", "name: mot17, path: /m, max_frames: -1", "key 'max_frames' in dataset 'mot17' = -1 is out of range (allowed: 0 to 100000000)"},
+        BadSpec{"name: fashion-mnist", "name: fashion-mnist, json: d.json", "bad.yaml:7: key 'json' in dataset 'fashion-mnist' is not taken by this dataset (allowed: json only for captions-json)"},
+        BadSpec{"name: fashion-mnist", "name: cifar10, path: c, max_frames: 3", "bad.yaml:7: key 'max_frames' in dataset 'cifar10' is not taken by this dataset (allowed: max_frames only for mot17)"},
         BadSpec{"range: [0, 100]", "range: [0, 20000]", "= 20000 is out of range (allowed: 1 to 10000)"},
         BadSpec{"eps: [0.01, 8/255]", "eps: [0.01, big]", "bad.yaml:11: key 'params.eps' = 'big'"},
         BadSpec{"norm: [linf]", "norm: [l7]", "'l7' is not allowed (allowed: linf, l2)"},
