@@ -164,6 +164,18 @@ TEST_F(TorchScriptDetectorTest, DetectThresholdsAndSuppressesTheScriptedCandidat
   }
 }
 
+TEST_F(TorchScriptDetectorTest, CandidateFeaturesAreObjectnessClassProbsAndBoxesOverSize) {
+  std::unique_ptr<DetectionVictim> d = LoadTorchScriptDetector(File("detector.pt"));
+  const torch::Tensor x = torch::rand({2, 1, 64, 64});
+  torch::NoGradGuard no_grad;
+  const DetectorCandidates c = d->RawCandidates(x);
+  const torch::Tensor f = d->CandidateFeatures(x);
+  ASSERT_EQ(f.sizes(), (std::vector<int64_t>{2, c.scores.size(1), 1 + 10 + 4}));
+  EXPECT_TRUE(torch::equal(f.select(2, 0), c.objectness));
+  EXPECT_TRUE(torch::equal(f.slice(2, 1, 11), c.class_probs));
+  EXPECT_TRUE(torch::allclose(f.slice(2, 11) * 64.0, c.boxes));
+}
+
 TEST_F(TorchScriptDetectorTest, InputStageRunsBeforeTheScriptedModule) {
   std::unique_ptr<DetectionVictim> d = LoadTorchScriptDetector(File("detector.pt"));
   const torch::Tensor x = torch::rand({2, 1, 64, 64});

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "models/checkpoint.h"
 #include "models/families.h"
+#include "models/torchscript_detector.h"
 #include "models/torchscript_victim.h"
 #include "models/victim_loader.h"
 #include "workers/d1_executor.h"
@@ -87,7 +88,7 @@ void CheckModelLoads(const std::string& path, const std::string& dataset) {
 void CheckTorchScriptModelLoads(const std::string& path, const std::string& family,
                                 const std::string& dataset) {
   if (family == kFamilyDetection) {
-    CheckDetectorModelLoads(path, dataset);
+    LoadTorchScriptDetector(path, dataset);
     return;
   }
   LoadTorchScriptVictim(path, family, dataset);

@@ -25,11 +25,13 @@ std::unique_ptr<UnitExecutor> MakeWorkerExecutor(const ExecutorPlacement& placem
 // what is wrong (missing, truncated or foreign file, unknown arch, another
 // dataset, parameters that do not fit). The orchestrator's ModelValidator at
 // plan/run start.
-// A TorchScript victim file is loaded as LoadTorchScriptVictim does.
+// A TorchScript victim file is loaded as LoadTorchScriptVictim does, or, if
+// it declares family "detection", as LoadTorchScriptDetector does.
 void CheckModelLoads(const std::string& path, const std::string& dataset);
 
 // Loads the TorchScript victim at `path`, which must declare `family`, and
-// checks its contract (models/torchscript_victim.h). Throws ModelError. The
+// checks its contract and `dataset` (models/torchscript_victim.h; for
+// "detection" models/torchscript_detector.h). Throws ModelError. The
 // orchestrator's TorchScriptValidator.
 void CheckTorchScriptModelLoads(const std::string& path, const std::string& family,
                                 const std::string& dataset);
