@@ -27,8 +27,8 @@ void D3SequenceSource::CheckRange(const D3SequenceSet& set, int64_t begin, int64
   const int64_t n = static_cast<int64_t>(MotDirs(set).size());
   if (begin < 0 || end > n || begin > end) {
     throw WorkerError("mot17 folder '" + set.root + "/" + set.split + "' holds " +
-                      std::to_string(n) + " sequences; range [" + std::to_string(begin) + ", " +
-                      std::to_string(end) + ") exceeds them");
+                      std::to_string(n) + " sequence folders; range [" + std::to_string(begin) +
+                      ", " + std::to_string(end) + ") exceeds them");
   }
 }
 
