@@ -4,9 +4,9 @@
 
 namespace effrobust {
 
-FrozenDetector::FrozenDetector(Detector& model) {
-  model->eval();
-  for (auto& p : model->parameters()) {
+FrozenDetector::FrozenDetector(DetectionVictim& model) {
+  model.module().eval();
+  for (auto& p : model.module().parameters()) {
     if (p.requires_grad()) {
       frozen_.push_back(p);
       p.set_requires_grad(false);

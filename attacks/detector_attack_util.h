@@ -1,4 +1,4 @@
-// Pieces shared by the D3 attacks on the grid detector (Overload, Phantom
+// Pieces shared by the D3 attacks on a detection victim (Overload, Phantom
 // Sponges, SlowTrack). Uses torch.
 #ifndef EFFROBUST_ATTACKS_DETECTOR_ATTACK_UTIL_H_
 #define EFFROBUST_ATTACKS_DETECTOR_ATTACK_UTIL_H_
@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "models/detector.h"
+#include "models/detection_victim.h"
 
 namespace effrobust {
 
@@ -15,7 +15,7 @@ namespace effrobust {
 // off for the object's lifetime (restored after), with gradients on.
 class FrozenDetector {
  public:
-  explicit FrozenDetector(Detector& model);
+  explicit FrozenDetector(DetectionVictim& model);
   ~FrozenDetector();
   FrozenDetector(const FrozenDetector&) = delete;
   FrozenDetector& operator=(const FrozenDetector&) = delete;

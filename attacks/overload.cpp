@@ -18,7 +18,8 @@ torch::Tensor OverloadLoss(const torch::Tensor& scores, double threshold) {
   return -(1 - conf).pow(2).sum();
 }
 
-torch::Tensor Overload(Detector& model, const torch::Tensor& images, const OverloadOptions& o) {
+torch::Tensor Overload(DetectionVictim& model, const torch::Tensor& images,
+                       const OverloadOptions& o) {
   if (!(o.eps > 0 && o.eps <= 1) || o.iterations < 1 || o.grid < 1 ||
       !(o.threshold > 0 && o.threshold < 1)) {
     throw AttackError(
@@ -33,7 +34,7 @@ torch::Tensor Overload(Detector& model, const torch::Tensor& images, const Overl
   for (int64_t it = 0; it < o.iterations; ++it) {
     ReportProgress();  // heartbeats while one batch runs long
     torch::Tensor adv = x.clone().requires_grad_(true);
-    DetectorCandidates c = model->RawCandidates(adv);
+    DetectorCandidates c = model.RawCandidates(adv);
     torch::Tensor loss = OverloadLoss(c.scores, o.threshold);
     torch::Tensor grad = torch::autograd::grad({loss}, {adv})[0];
     torch::Tensor weights = SparseCellWeights(c.boxes.detach(), c.scores.detach(), o.threshold,
@@ -41,6 +42,10 @@ torch::Tensor Overload(Detector& model, const torch::Tensor& images, const Overl
     x = torch::min(torch::max(x + weights * grad.sign(), x0 - o.eps), x0 + o.eps).clamp(0, 1);
   }
   return x.detach();
+}
+
+torch::Tensor Overload(Detector& model, const torch::Tensor& images, const OverloadOptions& o) {
+  return Overload(*model, images, o);
 }
 
 }  // namespace effrobust

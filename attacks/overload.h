@@ -1,5 +1,6 @@
 // Overload (Chen et al., CVPR 2024), as ART's OverloadPyTorch implements it
-// (attacks.md 13.3), against the grid detector: push every cell's
+// (attacks.md 13.3), against a detection victim (the grid detector or a
+// scripted one): push every cell's
 // confidence towards 1 so that "ghost" candidates flood NMS, spending the
 // step where boxes are sparsest. Per iteration and image:
 //   conf_n = 1 where s_n = obj_n max_c p_nc > threshold, else s_n (ART:
@@ -18,6 +19,7 @@
 
 #include <torch/torch.h>
 
+#include "models/detection_victim.h"
 #include "models/detector.h"
 
 namespace effrobust {
@@ -36,9 +38,12 @@ struct OverloadOptions {
 // (models/adversarial_training.h).
 torch::Tensor OverloadLoss(const torch::Tensor& scores, double threshold);
 
-// Adversarial images [B, 1, S, S] within eps of `images` (L-inf) and in
+// Adversarial images [B, C, S, S] within eps of `images` (L-inf) and in
 // [0, 1]. Throws AttackError on bad options. The model stays in eval mode
 // and its parameters get no gradient.
+torch::Tensor Overload(DetectionVictim& model, const torch::Tensor& images,
+                       const OverloadOptions& options);
+// Overload(*model, ...).
 torch::Tensor Overload(Detector& model, const torch::Tensor& images,
                        const OverloadOptions& options);
 

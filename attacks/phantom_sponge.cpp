@@ -40,19 +40,19 @@ torch::Tensor BoxIoU(const torch::Tensor& a, const torch::Tensor& b) {
   return inter / (area_a + area_b - inter).clamp_min(1e-9);
 }
 
-std::vector<std::vector<Detection>> CleanDetections(Detector& model, const torch::Tensor& x,
-                                                    double threshold) {
+std::vector<std::vector<Detection>> CleanDetections(DetectionVictim& model,
+                                                    const torch::Tensor& x, double threshold) {
   DetectOptions d;
   d.conf_threshold = static_cast<float>(threshold);
-  return model->Detect(x, d).boxes;
+  return model.Detect(x, d).boxes;
 }
 
 }  // namespace
 
-torch::Tensor PhantomSpongeLoss(Detector& model, const torch::Tensor& x_adv,
+torch::Tensor PhantomSpongeLoss(DetectionVictim& model, const torch::Tensor& x_adv,
                                 const std::vector<std::vector<Detection>>& clean,
                                 const PhantomSpongeOptions& o) {
-  DetectorCandidates c = model->RawCandidates(x_adv);
+  DetectorCandidates c = model.RawCandidates(x_adv);
   const double t = o.threshold;
   const int64_t b = c.scores.size(0), n = c.scores.size(1);
   const double area = static_cast<double>(x_adv.size(2) * x_adv.size(3));
@@ -85,7 +85,7 @@ torch::Tensor PhantomSpongeLoss(Detector& model, const torch::Tensor& x_adv,
   return loss;
 }
 
-torch::Tensor PhantomSponge(Detector& model, const torch::Tensor& images,
+torch::Tensor PhantomSponge(DetectionVictim& model, const torch::Tensor& images,
                             const PhantomSpongeOptions& o) {
   Check(o);
   FrozenDetector frozen(model);
@@ -103,7 +103,7 @@ torch::Tensor PhantomSponge(Detector& model, const torch::Tensor& images,
   return (x + p).clamp(0, 1).detach();
 }
 
-torch::Tensor PhantomSpongeFit(Detector& model, const torch::Tensor& fit_images,
+torch::Tensor PhantomSpongeFit(DetectionVictim& model, const torch::Tensor& fit_images,
                                const PhantomSpongeOptions& o) {
   Check(o);
   FrozenDetector frozen(model);
@@ -126,6 +126,22 @@ torch::Tensor PhantomSpongeFit(Detector& model, const torch::Tensor& fit_images,
     }
   }
   return p.detach();
+}
+
+torch::Tensor PhantomSpongeLoss(Detector& model, const torch::Tensor& x_adv,
+                                const std::vector<std::vector<Detection>>& clean,
+                                const PhantomSpongeOptions& o) {
+  return PhantomSpongeLoss(*model, x_adv, clean, o);
+}
+
+torch::Tensor PhantomSponge(Detector& model, const torch::Tensor& images,
+                            const PhantomSpongeOptions& o) {
+  return PhantomSponge(*model, images, o);
+}
+
+torch::Tensor PhantomSpongeFit(Detector& model, const torch::Tensor& fit_images,
+                               const PhantomSpongeOptions& o) {
+  return PhantomSpongeFit(*model, fit_images, o);
 }
 
 }  // namespace effrobust

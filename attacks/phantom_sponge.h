@@ -1,5 +1,5 @@
-// Phantom Sponges (Shapira et al., WACV 2023; attacks.md 12) against the
-// grid detector: lift sub-threshold candidates to the confidence threshold
+// Phantom Sponges (Shapira et al., WACV 2023; attacks.md 12) against a
+// detection victim (the grid detector or a scripted one): lift sub-threshold candidates to the confidence threshold
 // so NMS receives many boxes, keep those boxes small so NMS keeps them, and
 // (when lambda1 < 1) keep the clean detections. With s_n = obj_n * max_c
 // p_nc, T the threshold, B images and N cells:
@@ -21,6 +21,7 @@
 
 #include <torch/torch.h>
 
+#include "models/detection_victim.h"
 #include "models/detector.h"
 
 namespace effrobust {
@@ -42,16 +43,25 @@ struct PhantomSpongeOptions {
 
 // The loss above for images x_adv (= clamp(x + P)) and the clean
 // detections' boxes of x (for L_iou); a scalar.
-torch::Tensor PhantomSpongeLoss(Detector& model, const torch::Tensor& x_adv,
+torch::Tensor PhantomSpongeLoss(DetectionVictim& model, const torch::Tensor& x_adv,
                                 const std::vector<std::vector<Detection>>& clean,
                                 const PhantomSpongeOptions& options);
 
-// Per-image: adversarial images [B, 1, S, S]. Throws AttackError on bad options.
-torch::Tensor PhantomSponge(Detector& model, const torch::Tensor& images,
+// Per-image: adversarial images [B, C, S, S]. Throws AttackError on bad options.
+torch::Tensor PhantomSponge(DetectionVictim& model, const torch::Tensor& images,
                             const PhantomSpongeOptions& options);
 
-// Universal: one perturbation [1, 1, S, S] fitted on `fit_images`; apply
+// Universal: one perturbation [1, C, S, S] fitted on `fit_images`; apply
 // it with (x + P).clamp(0, 1). Throws AttackError on bad options.
+torch::Tensor PhantomSpongeFit(DetectionVictim& model, const torch::Tensor& fit_images,
+                               const PhantomSpongeOptions& options);
+
+// The same on the built-in detector (*model).
+torch::Tensor PhantomSpongeLoss(Detector& model, const torch::Tensor& x_adv,
+                                const std::vector<std::vector<Detection>>& clean,
+                                const PhantomSpongeOptions& options);
+torch::Tensor PhantomSponge(Detector& model, const torch::Tensor& images,
+                            const PhantomSpongeOptions& options);
 torch::Tensor PhantomSpongeFit(Detector& model, const torch::Tensor& fit_images,
                                const PhantomSpongeOptions& options);
 

@@ -1,5 +1,6 @@
 // SlowTrack (Ma et al., AAAI 2024; attacks.md 15), as its public code does
-// it, against the grid detector feeding the tracker: consecutive frames are
+// it, against a detection victim (the grid detector or a scripted one)
+// feeding the tracker: consecutive frames are
 // attacked in pairs sharing one perturbation delta, so a phantom box
 // persists over two frames and the tracker confirms it (a confirmed track
 // is then held for track_buffer frames after it vanishes). Per pair p the
@@ -16,6 +17,7 @@
 
 #include <torch/torch.h>
 
+#include "models/detection_victim.h"
 #include "models/detector.h"
 
 namespace effrobust {
@@ -27,10 +29,14 @@ struct SlowTrackOptions {
   double selected_weight = 10;  // Default: 10
 };
 
-// Adversarial frames [T, 1, S, S] of a sequence's frames: pairs (0, 1),
-// (2, 3), ... share a perturbation (an odd last frame is attacked alone).
+// Adversarial frames [T, C, S, S] of a sequence's frames: pairs (0, 1),
+// (2, 3), ... share a perturbation (an odd last frame is attacked alone);
+// the cells of the slices are the model's candidates in its order.
 // Throws AttackError on bad options. The model stays in eval mode and its
 // parameters get no gradient.
+torch::Tensor SlowTrack(DetectionVictim& model, const torch::Tensor& frames,
+                        const SlowTrackOptions& options);
+// SlowTrack(*model, ...).
 torch::Tensor SlowTrack(Detector& model, const torch::Tensor& frames,
                         const SlowTrackOptions& options);
 

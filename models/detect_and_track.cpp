@@ -22,16 +22,16 @@ torch::Tensor SequenceFrames(const Sequence& sequence) {
   return out.to(torch::kFloat32).div_(255.0);
 }
 
-TrackedSequence DetectAndTrack(Detector& model, const torch::Tensor& frames,
+TrackedSequence DetectAndTrack(DetectionVictim& model, const torch::Tensor& frames,
                                const DetectOptions& detect, const ByteTrackerOptions& tracker) {
-  if (frames.dim() != 4 || frames.size(1) != 1) {
-    throw ModelError("DetectAndTrack takes frames [T, 1, S, S], got " +
-                     std::to_string(frames.dim()) + " dimensions");
+  if (frames.dim() != 4 || frames.size(1) != model.in_channels()) {
+    throw ModelError("DetectAndTrack takes frames [T, " + std::to_string(model.in_channels()) +
+                     ", S, S], got " + std::to_string(frames.dim()) + " dimensions");
   }
   TrackedSequence out;
   ByteTracker track(tracker);
   for (int64_t t = 0; t < frames.size(0); ++t) {
-    DetectionBatch d = model->Detect(frames.slice(0, t, t + 1), detect);
+    DetectionBatch d = model.Detect(frames.slice(0, t, t + 1), detect);
     TrackedFrame f;
     f.candidates = d.candidates[0];
     f.boxes = std::move(d.boxes[0]);
@@ -46,6 +46,11 @@ TrackedSequence DetectAndTrack(Detector& model, const torch::Tensor& frames,
   }
   out.tracks_started = track.tracks_started();
   return out;
+}
+
+TrackedSequence DetectAndTrack(Detector& model, const torch::Tensor& frames,
+                               const DetectOptions& detect, const ByteTrackerOptions& tracker) {
+  return DetectAndTrack(*model, frames, detect, tracker);
 }
 
 }  // namespace effrobust

@@ -16,6 +16,7 @@
 #include "data/sequences.h"
 #include "evaluation/boxes.h"
 #include "models/byte_tracker.h"
+#include "models/detection_victim.h"
 #include "models/detector.h"
 
 namespace effrobust {
@@ -40,9 +41,12 @@ struct TrackedSequence {
 // The frames of `sequence` as a float tensor [T, 1, S, S] in [0, 1] (CPU).
 torch::Tensor SequenceFrames(const Sequence& sequence);
 
-// Runs `frames` [T, 1, S, S] (on the model's device, values in [0, 1])
+// Runs `frames` [T, C, S, S] (on the model's device, values in [0, 1])
 // through the detector (eval mode is the caller's business) and a fresh
 // tracker. Throws ModelError on a bad shape.
+TrackedSequence DetectAndTrack(DetectionVictim& model, const torch::Tensor& frames,
+                               const DetectOptions& detect, const ByteTrackerOptions& tracker);
+// DetectAndTrack(*model, ...).
 TrackedSequence DetectAndTrack(Detector& model, const torch::Tensor& frames,
                                const DetectOptions& detect, const ByteTrackerOptions& tracker);
 

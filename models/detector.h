@@ -13,7 +13,9 @@
 //    20); widths width/4, width/2, width, width, width.
 //  * Head: conv 1x1 to 5 + classes channels (objectness, tx, ty, tw, th,
 //    class logits); the objectness bias starts at logit(0.01).
-// Batch norm: call eval() before measuring or attacking.
+// Batch norm: call eval() before measuring or attacking. A DetectionVictim
+// (models/detection_victim.h): its candidates are the cells (DetectorCandidates,
+// DetectOptions and DetectionBatch live there).
 // Thread-safety: like any torch::nn::Module.
 #ifndef EFFROBUST_MODELS_DETECTOR_H_
 #define EFFROBUST_MODELS_DETECTOR_H_
@@ -24,8 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "evaluation/boxes.h"
-#include "models/input_stage.h"
+#include "models/detection_victim.h"
 
 namespace effrobust {
 
@@ -43,35 +44,7 @@ struct DetectorConfig {
                                        const std::map<std::string, double>& arch);
 };
 
-// The raw output of every cell, before threshold and NMS; N = cells in
-// row-major order. Keeps the graph to the images unless computed under
-// NoGradGuard, so attacks can differentiate through scores and objectness.
-struct DetectorCandidates {
-  torch::Tensor objectness;   // [B, N] sigmoid(objectness logit)
-  torch::Tensor class_probs;  // [B, N, classes] softmax of the class logits
-  torch::Tensor scores;       // [B, N] objectness x max class probability
-  torch::Tensor labels;       // [B, N] int64, argmax class
-  torch::Tensor boxes;        // [B, N, 4] x0, y0, x1, y1 in pixels
-};
-
-struct DetectOptions {
-  float conf_threshold = 0.25f;  // Default: 0.25 (candidates with score >= this go to NMS)
-  NmsOptions nms;                // Default: IoU 0.45, at most 500 boxes
-  // Runtime cap (the nms_cap defense): only the highest-scoring this many
-  // candidates go into NMS; 0 (Default): no cap. DetectionBatch::candidates
-  // still counts every candidate over the threshold.
-  int64_t max_candidates = 0;
-};
-
-// Detections of a batch and where the time went.
-struct DetectionBatch {
-  std::vector<std::vector<Detection>> boxes;  // per image, descending score
-  std::vector<int64_t> candidates;            // per image: candidates that passed the threshold
-  double network_seconds = 0;                 // forward pass and candidate decoding (steady clock)
-  double nms_seconds = 0;  // threshold filter, copy to host and NMS (steady clock)
-};
-
-class DetectorImpl : public torch::nn::Module {
+class DetectorImpl : public torch::nn::Module, public DetectionVictim {
  public:
   static constexpr int64_t kStride = 8;
 
@@ -86,12 +59,16 @@ class DetectorImpl : public torch::nn::Module {
   // Decodes head output (Forward) into per-cell candidates.
   DetectorCandidates Decode(const torch::Tensor& head) const;
 
-  // Decode(Forward(images)).
-  DetectorCandidates RawCandidates(const torch::Tensor& images);
+  // Decode(Forward(images)); N = cells() in row-major order.
+  DetectorCandidates RawCandidates(const torch::Tensor& images) override;
 
-  // Thresholded, NMS'd detections, under NoGradGuard; eval mode is the
-  // caller's business. Throws std::invalid_argument on bad NMS options.
-  DetectionBatch Detect(const torch::Tensor& images, const DetectOptions& options = {});
+  // Forward(images).
+  torch::Tensor CandidateFeatures(const torch::Tensor& images) override;
+
+  int64_t image_size() const override { return config_.image_size; }
+  int64_t in_channels() const override { return 1; }
+  int64_t classes() const override { return config_.classes; }
+  torch::nn::Module& module() override { return *this; }
 
   // Grid side (S / 8) and number of cells.
   int64_t grid() const { return config_.image_size / kStride; }
@@ -100,7 +77,7 @@ class DetectorImpl : public torch::nn::Module {
 
   // Every image goes through `stage` first (models/input_stage.h); nullptr
   // removes it.
-  void set_input_stage(InputStage stage) { input_stage_ = std::move(stage); }
+  void set_input_stage(InputStage stage) override { input_stage_ = std::move(stage); }
 
  private:
   DetectorConfig config_;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -113,6 +114,74 @@ TEST(DetectorTest, DetectKeepsOnlyConfidentCandidatesAndRespectsMaxDetections) {
   o.conf_threshold = 0;
   o.nms.max_detections = 2;
   for (const auto& boxes : m->Detect(x, o).boxes) EXPECT_LE(boxes.size(), 2u);
+}
+
+// The detections of the pre-interface DetectorImpl::Detect, written out:
+// per image, the cells scoring >= the threshold in cell order, the
+// max_candidates best of them if capped, then NMS.
+std::vector<std::vector<Detection>> ReferenceDetect(Detector& m, const torch::Tensor& x,
+                                                    const DetectOptions& o) {
+  torch::NoGradGuard no_grad;
+  const DetectorCandidates c = m->Decode(m->Forward(x));
+  std::vector<std::vector<Detection>> out;
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    std::vector<Detection> candidates;
+    for (int64_t j = 0; j < c.scores.size(1); ++j) {
+      const float s = c.scores[i][j].item<float>();
+      if (!(s >= o.conf_threshold)) continue;
+      Detection d;
+      d.x0 = c.boxes[i][j][0].item<float>();
+      d.y0 = c.boxes[i][j][1].item<float>();
+      d.x1 = c.boxes[i][j][2].item<float>();
+      d.y1 = c.boxes[i][j][3].item<float>();
+      d.score = s;
+      d.label = c.labels[i][j].item<int64_t>();
+      candidates.push_back(d);
+    }
+    if (o.max_candidates > 0 && static_cast<int64_t>(candidates.size()) > o.max_candidates) {
+      std::partial_sort(candidates.begin(), candidates.begin() + o.max_candidates,
+                        candidates.end(),
+                        [](const Detection& a, const Detection& b) { return a.score > b.score; });
+      candidates.resize(static_cast<size_t>(o.max_candidates));
+    }
+    out.push_back(Nms(candidates, o.nms));
+  }
+  return out;
+}
+
+TEST(DetectorTest, DetectThroughTheDetectionVictimEqualsThresholdAndNmsOfTheCells) {
+  torch::manual_seed(4);
+  Detector m(Small());
+  m->eval();
+  const torch::Tensor x = torch::rand({3, 1, 64, 64});
+  DetectionVictim& victim = *m;
+  float median = 0;
+  {
+    torch::NoGradGuard no_grad;
+    median = m->RawCandidates(x).scores.median().item<float>();  // about half the cells pass
+  }
+  for (const int64_t cap : {int64_t{0}, int64_t{5}}) {
+    DetectOptions o;
+    o.conf_threshold = median;
+    o.max_candidates = cap;
+    const DetectionBatch got = victim.Detect(x, o);
+    const std::vector<std::vector<Detection>> want = ReferenceDetect(m, x, o);
+    ASSERT_EQ(got.boxes.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got.boxes[i].size(), want[i].size()) << "cap " << cap << " image " << i;
+      for (size_t k = 0; k < want[i].size(); ++k) {
+        const Detection &a = got.boxes[i][k], &b = want[i][k];
+        EXPECT_TRUE(a.x0 == b.x0 && a.y0 == b.y0 && a.x1 == b.x1 && a.y1 == b.y1 &&
+                    a.score == b.score && a.label == b.label)
+            << "cap " << cap << " image " << i << " box " << k;
+      }
+    }
+  }
+  EXPECT_GT(ReferenceDetect(m, x, DetectOptions{median}).front().size(), 1u);
+  EXPECT_EQ(victim.image_size(), 64);
+  EXPECT_EQ(victim.in_channels(), 1);
+  EXPECT_EQ(victim.classes(), 10);
+  EXPECT_TRUE(torch::equal(victim.CandidateFeatures(x), m->Forward(x)));
 }
 
 TEST(DetectorTest, CheckpointRoundTrip) {

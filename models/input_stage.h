@@ -1,6 +1,6 @@
 // An input stage: what a deployed model runs every image through before
 // its first layer, e.g. a defense's transform with BPDA while an adaptive
-// attack optimises through it (issue 7 §1). The captioner and the detector
+// attack optimises through it (issue 7 §1). The captioner and the detectors
 // hold one (set_input_stage); it is not part of the saved model.
 // Header-only. Thread-safety: like the model holding it.
 #ifndef EFFROBUST_MODELS_INPUT_STAGE_H_
@@ -18,8 +18,8 @@ using InputStage = std::function<torch::Tensor(const torch::Tensor&)>;
 
 namespace input_stage_internal {
 
-// model->set_input_stage for a module holder (Captioner, Detector), else
-// model.set_input_stage (e.g. a CaptioningVictim).
+// model->set_input_stage(stage) for a module holder (Captioner, Detector),
+// else model.set_input_stage(stage) (e.g. a CaptioningVictim or DetectionVictim).
 template <typename Model>
 auto Set(Model& model, InputStage stage, int)
     -> decltype(model->set_input_stage(std::move(stage)), void()) {
@@ -32,8 +32,9 @@ void Set(Model& model, InputStage stage, long) {
 
 }  // namespace input_stage_internal
 
-// Sets `stage` on `model` (a module holder or an object with
-// set_input_stage) for the guard's lifetime and clears it after.
+// Sets `stage` on `model` (a module holder with set_input_stage, or an
+// object with one, such as a CaptioningVictim or DetectionVictim) for the
+// guard's lifetime and clears it after.
 template <typename Model>
 class InputStageGuard {
  public:

@@ -10,11 +10,10 @@
 #include "attacks/d3_params.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "data/fashion_mnist.h"
 #include "data/sequences.h"
-#include "evaluation/average_precision.h"
 #include "defenses/input_detector.h"
 #include "defenses/torch_transforms.h"
+#include "evaluation/average_precision.h"
 #include "evaluation/d3_summary.h"
 #include "evaluation/defense_views.h"
 #include "evaluation/mota.h"
@@ -22,6 +21,9 @@
 #include "models/detect_and_track.h"
 #include "models/detector_trainer.h"
 #include "models/families.h"
+#include "models/torchscript_detector.h"
+#include "models/torchscript_victim.h"
+#include "workers/d3_sequences.h"
 #include "workers/defense_inputs.h"
 
 namespace effrobust {
@@ -30,6 +32,24 @@ namespace {
 // Ground-truth objects less visible than this are left out of MOTA and AP:
 // most of them is hidden under another item.
 constexpr double kTruthVisible = 0.5;
+
+// The detector at `path`: a TorchScript detector (checked against
+// `dataset`, "" = not checked) or a checkpoint of the built-in one.
+std::shared_ptr<DetectionVictim> LoadDetectionVictim(const std::string& path,
+                                                     const std::string& dataset) {
+  if (IsTorchScriptVictimFile(path)) return LoadTorchScriptDetector(path, dataset);
+  return LoadDetector(path).model.ptr();
+}
+
+// The sequences a unit (or its universal perturbation's fit) reads.
+D3SequenceSet SequenceSetOf(const WorkUnit& unit, const std::string& split) {
+  D3SequenceSet set;
+  set.dataset = unit.dataset;
+  set.root = unit.data_path;
+  set.split = split;
+  set.max_frames = unit.max_frames;
+  return set;
+}
 
 Detection ToDetection(const Box& b, int64_t label) {
   Detection d;
@@ -138,33 +158,34 @@ class D3Executor : public UnitExecutor {
                  UnitContext& context) override {
     Configure(options);
     LoadModelFor(unit);
-    Detector& model = detector_->model;
-    if (unit.dataset != kSequencesDataset) {
+    DetectionVictim& model = *detector_;
+    if (!scripted_ && unit.dataset != kSequencesDataset) {
       throw WorkerError("model '" + unit.model + "' is a detector; its units read dataset '" +
                         std::string(kSequencesDataset) + "', not '" + unit.dataset + "'");
     }
-    SequenceGenerator generator(Fmnist(unit.split), SequenceSplitSeed(unit.split));
-    const int64_t size = generator.options().canvas;
-    if (size != model->config().image_size) {
-      throw WorkerError(
-          "model '" + unit.model + "' takes " + std::to_string(model->config().image_size) + " x " +
-          std::to_string(model->config().image_size) + " images but " + kSequencesDataset +
-          " frames are " + std::to_string(size) + " x " + std::to_string(size));
+    const int64_t size = model.image_size();
+    if (unit.dataset == kSequencesDataset && size != SequenceOptions().canvas) {
+      const int64_t canvas = SequenceOptions().canvas;
+      throw WorkerError("model '" + unit.model + "' takes " + std::to_string(size) + " x " +
+                        std::to_string(size) + " images but " + kSequencesDataset +
+                        " frames are " + std::to_string(canvas) + " x " + std::to_string(canvas));
     }
+    const D3SequenceSet set = SequenceSetOf(unit, unit.split);
+    sequences_.CheckRange(set, unit.begin, unit.end);
     WarmUp(size);
     // Attack once: the clean and adversarial frames of every sequence.
     std::vector<Sequence> sequences;
     std::vector<torch::Tensor> clean, adv;
     {
       // An adaptive unit attacks the detector behind its defense (BPDA).
-      std::optional<InputStageGuard<Detector>> stage;
+      std::optional<InputStageGuard<DetectionVictim>> stage;
       if (!unit.adaptive_defense.empty()) {
         std::shared_ptr<const Transform> t = UnitTransform(unit, unit.adaptive_defense);
         stage.emplace(model, [t](const torch::Tensor& x) { return BpdaTransform(*t, x); });
       }
       for (int64_t s = unit.begin; s < unit.end; ++s) {
         context.Checkpoint();
-        sequences.push_back(generator.Make(s));
+        sequences.push_back(sequences_.Get(set, s, size));
         clean.push_back(SequenceFrames(sequences.back()));
         adv.push_back(
             Attack(unit, clean.back().to(device_), context).detach().to(torch::kCPU).contiguous());
@@ -177,7 +198,7 @@ class D3Executor : public UnitExecutor {
       // One adversarial frame per row, rows in (sequence, threshold, frame) order.
       TensorBlock& t = rows.tensor();
       t.name = "adversarial";
-      t.row_shape = {1, size, size};
+      t.row_shape = {model.in_channels(), size, size};
       for (const torch::Tensor& a : adv) {
         for (size_t k = 0; k < D3Thresholds().size(); ++k) {
           t.data.insert(t.data.end(), a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
@@ -203,15 +224,15 @@ class D3Executor : public UnitExecutor {
     };
     for (const UnitDefense& d : unit.defenses) {
       if (d.name == "input_detector") {
-        // Every frame an input, split by sequence; features: the detector
-        // head's outputs, mean and max over cells.
+        // Every frame an input, split by sequence; features: the detector's
+        // per-candidate outputs, mean and max over candidates.
         const torch::Tensor all_clean = torch::cat(clean, 0), all_adv = torch::cat(adv, 0);
         std::vector<int64_t> source;
         for (size_t i = 0; i < sequences.size(); ++i) {
           source.insert(source.end(), sequences[i].frames.size(), unit.begin + static_cast<int64_t>(i));
         }
         auto features = [&](const torch::Tensor& b) {
-          const torch::Tensor f = model->Forward(b.to(device_));
+          const torch::Tensor f = model.CandidateFeatures(b.to(device_));
           return ActivationMeanFeatures({f, std::get<0>(f.max(1))});
         };
         const InputDetectorResult r =
@@ -267,7 +288,7 @@ class D3Executor : public UnitExecutor {
   View MeasureView(const WorkUnit& unit, const std::vector<Sequence>& sequences,
                    const std::vector<torch::Tensor>& clean, const std::vector<torch::Tensor>& adv,
                    int64_t max_candidates, UnitContext& context) {
-    Detector& model = detector_->model;
+    DetectionVictim& model = *detector_;
     const std::vector<double>& thresholds = D3Thresholds();
     std::vector<ThresholdScore> scores(thresholds.size());
     const ByteTrackerOptions tracker;
@@ -338,20 +359,23 @@ class D3Executor : public UnitExecutor {
   }
 
   void LoadModelFor(const WorkUnit& unit) {
-    const std::string key = unit.model_path + "#" + unit.model_hash;
+    // A scripted detector is checked against the unit's dataset at load.
+    const std::string key = unit.model_path + "#" + unit.model_hash + "#" + unit.dataset;
     if (key == held_key_) return;
     held_key_.clear();
     held_model_.clear();
     detector_.reset();
     universal_.clear();
     warm_ = false;
-    detector_ = LoadDetector(unit.model_path);
-    detector_->model->to(device_);
-    detector_->model->eval();
+    scripted_ = IsTorchScriptVictimFile(unit.model_path);
+    detector_ = LoadDetectionVictim(unit.model_path, unit.dataset);
+    detector_->module().to(device_);
+    detector_->module().eval();
     held_key_ = key;
     held_model_ = unit.model;
-    LogInfo("loaded model '" + unit.model + "' (detector, " + kFamilyDetection + ") from " +
-            unit.model_path);
+    LogInfo("loaded model '" + unit.model + "' (" +
+            (scripted_ ? "TorchScript detector" : "detector") + ", " + kFamilyDetection +
+            ") from " + unit.model_path);
   }
 
   // A few untimed passes, so the first measured frame does not pay for
@@ -359,20 +383,14 @@ class D3Executor : public UnitExecutor {
   void WarmUp(int64_t size) {
     if (warm_) return;
     warm_ = true;
-    const torch::Tensor frame = torch::zeros({1, 1, size, size}, torch::TensorOptions(device_));
-    for (int i = 0; i < 3; ++i) detector_->model->Detect(frame);
-  }
-
-  // The Fashion-MNIST split the sequences of `split` are made from (cached).
-  const ImageSet& Fmnist(const std::string& split) {
-    auto it = fmnist_.find(split);
-    if (it != fmnist_.end()) return it->second;
-    return fmnist_.emplace(split, LoadFashionMnist(DefaultFashionMnistDir(), split)).first->second;
+    const torch::Tensor frame =
+        torch::zeros({1, detector_->in_channels(), size, size}, torch::TensorOptions(device_));
+    for (int i = 0; i < 3; ++i) detector_->Detect(frame);
   }
 
   // The adversarial frames (on the device) of frames `x` (on the device).
   torch::Tensor Attack(const WorkUnit& unit, const torch::Tensor& x, UnitContext& context) {
-    Detector& model = detector_->model;
+    DetectionVictim& model = *detector_;
     if (unit.attack == "clean") return x.clone();
     if (unit.attack == "overload")
       return Overload(model, x, OverloadOptionsFromParams(unit.params));
@@ -388,10 +406,12 @@ class D3Executor : public UnitExecutor {
   }
 
   // The universal Phantom Sponge perturbation of `unit`'s parameters, fitted
-  // once per model on the frames of the first fit_sequences train sequences.
+  // once per model on the frames of the first fit_sequences sequences of
+  // the train split (mot17: of the unit's root).
   torch::Tensor UniversalSponge(const WorkUnit& unit, const PhantomSpongeSetting& s,
                                 UnitContext& context) {
-    std::string key = unit.ToPlan().params_json;
+    std::string key = unit.ToPlan().params_json + "#" + unit.dataset + "#" + unit.data_path + "#" +
+                      std::to_string(unit.max_frames);
     // Fitted through the adaptive defense (its input stage is on): its own key.
     for (const UnitDefense& d : unit.defenses) {
       if (d.name == unit.adaptive_defense) key += "#through#" + d.name + CanonicalJson(d.params);
@@ -399,13 +419,16 @@ class D3Executor : public UnitExecutor {
     auto it = universal_.find(key);
     if (it != universal_.end()) return it->second;
     context.Checkpoint();
-    SequenceGenerator train(Fmnist("train"), SequenceSplitSeed("train"));
+    const D3SequenceSet train = SequenceSetOf(unit, "train");
+    sequences_.CheckRange(train, 0, s.fit_sequences);
     std::vector<torch::Tensor> frames;
-    for (int64_t i = 0; i < s.fit_sequences; ++i) frames.push_back(SequenceFrames(train.Make(i)));
+    for (int64_t i = 0; i < s.fit_sequences; ++i) {
+      frames.push_back(SequenceFrames(sequences_.Get(train, i, detector_->image_size())));
+    }
     LogInfo("fitting a universal Phantom Sponge on the frames of " +
             std::to_string(s.fit_sequences) + " train sequences");
     torch::Tensor p =
-        PhantomSpongeFit(detector_->model, torch::cat(frames, 0).to(device_), s.options).detach();
+        PhantomSpongeFit(*detector_, torch::cat(frames, 0).to(device_), s.options).detach();
     return universal_.emplace(key, p).first->second;
   }
 
@@ -414,10 +437,11 @@ class D3Executor : public UnitExecutor {
   bool warm_ = false;
   torch::Device device_ = torch::kCPU;
   std::string device_name_;
-  std::optional<LoadedDetector> detector_;
+  std::shared_ptr<DetectionVictim> detector_;
+  bool scripted_ = false;  // detector_ is a TorchScript detector
+  D3SequenceSource sequences_;
   std::string held_key_;
   std::string held_model_;
-  std::map<std::string, ImageSet> fmnist_;
   std::map<std::string, torch::Tensor> universal_;  // params json -> perturbation [1, 1, S, S]
 };
 
@@ -433,6 +457,10 @@ std::unique_ptr<UnitExecutor> MakeD3Executor(const ExecutorPlacement& placement)
 }
 
 void CheckDetectorModelLoads(const std::string& path, const std::string& dataset) {
+  if (IsTorchScriptVictimFile(path)) {
+    LoadTorchScriptDetector(path, dataset);
+    return;
+  }
   const ModelFile file = ReadModelFile(path);
   if (!dataset.empty() && UnitDatasetOf(file.meta.arch, file.meta.dataset) != dataset) {
     throw ModelError("model file '" + path + "' (arch '" + file.meta.arch + "', trained on '" +

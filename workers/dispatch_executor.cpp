@@ -6,6 +6,7 @@
 #include "models/checkpoint.h"
 #include "models/families.h"
 #include "models/torchscript_captioner.h"
+#include "models/torchscript_detector.h"
 #include "models/torchscript_victim.h"
 #include "models/victim_loader.h"
 #include "workers/d1_executor.h"
@@ -69,6 +70,10 @@ void CheckModelLoads(const std::string& path, const std::string& dataset) {
       CheckDecoderModelLoads(path, dataset);  // as the D2 executor loads it
       return;
     }
+    if (TorchScriptFamilyOf(path) == kFamilyDetection) {
+      CheckDetectorModelLoads(path, dataset);  // as the D3 executor loads it
+      return;
+    }
     LoadTorchScriptVictim(path, "", dataset);
     return;
   }
@@ -89,6 +94,10 @@ void CheckTorchScriptModelLoads(const std::string& path, const std::string& fami
                                 const std::string& dataset) {
   if (family == kFamilyCaptioning) {
     LoadTorchScriptCaptioner(path, dataset);  // refuses a file declaring another family
+    return;
+  }
+  if (family == kFamilyDetection) {
+    LoadTorchScriptDetector(path, dataset);  // refuses a file declaring another family
     return;
   }
   LoadTorchScriptVictim(path, family, dataset);

@@ -25,13 +25,15 @@ std::unique_ptr<UnitExecutor> MakeWorkerExecutor(const ExecutorPlacement& placem
 // what is wrong (missing, truncated or foreign file, unknown arch, another
 // dataset, parameters that do not fit). The orchestrator's ModelValidator at
 // plan/run start.
-// A TorchScript victim file is loaded as LoadTorchScriptVictim does, or as
-// LoadTorchScriptCaptioner if it declares the captioning family.
+// A TorchScript victim file is loaded as LoadTorchScriptVictim does, as
+// LoadTorchScriptCaptioner if it declares the captioning family, or as
+// LoadTorchScriptDetector if it declares detection.
 void CheckModelLoads(const std::string& path, const std::string& dataset);
 
 // Loads the TorchScript victim at `path`, which must declare `family`, and
 // checks its contract for `dataset` (models/torchscript_victim.h; for
-// family captioning models/torchscript_captioner.h). Throws ModelError. The
+// captioning models/torchscript_captioner.h, for detection
+// models/torchscript_detector.h). Throws ModelError. The
 // orchestrator's TorchScriptValidator.
 void CheckTorchScriptModelLoads(const std::string& path, const std::string& family,
                                 const std::string& dataset);
