@@ -5,7 +5,8 @@
 // families: captioners and translators, loaded by their own Load* function
 // and run by the D2 executor). A test keeps this table and the loaders in
 // step. Detectors (D3) are loaded by LoadDetector and run by the D3
-// executor. Header-only, thread-safe.
+// executor. TorchScript victims of every family (models/torchscript_*.h)
+// declare their family themselves. Header-only, thread-safe.
 #ifndef EFFROBUST_MODELS_FAMILIES_H_
 #define EFFROBUST_MODELS_FAMILIES_H_
 
