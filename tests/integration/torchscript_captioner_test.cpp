@@ -24,6 +24,7 @@
 #include "models/checkpoint.h"
 #include "results/index.h"
 #include "results/shard.h"
+#include "tests/support/builtin_fixtures.h"
 #include "tests/support/process.h"
 #include "tests/support/scripted_captioner.h"
 #include "tests/support/tiny_caption_json.h"
@@ -51,26 +52,7 @@ class TorchScriptCaptionerRunTest : public ::testing::Test {
     }
     char tmpl[] = "/tmp/effrobust-ts-captioner-XXXXXX";
     dir_ = new std::string(mkdtemp(tmpl));
-    torch::set_num_threads(2);
-    const ImageSet train = LoadFashionMnist(DefaultFashionMnistDir(), "train");
-    const ImageSet test = LoadFashionMnist(DefaultFashionMnistDir(), "test");
-    TrainOptions o;
-    o.name = "captioner-builtin";
-    o.epochs = 1;
-    o.batch_size = 32;
-    o.lr = 3e-3;
-    o.seed = 7;
-    CaptionerTrainOptions cap;
-    cap.config.cell = "gru";
-    cap.config.channels = 16;
-    cap.config.embed = 16;
-    cap.config.hidden = 32;
-    cap.config.attention = 16;
-    cap.train_scenes = 320;
-    cap.test_scenes = 16;
-    cap.max_len = kMaxLen;
-    TrainedModel t = TrainCaptioner(train, test, o, cap);
-    SaveModel(*dir_ + "/captioner-builtin.pt", *t.module, t.meta, true);
+    test::SaveTinyCaptioner(*dir_ + "/captioner-builtin.pt", kMaxLen);
     made_ = test::MakeScriptedCaptioners(*dir_, 400);
     made_ = made_ && test::WriteTinyCaptionJson(*dir_ + "/tiny-captions");
   }

@@ -28,6 +28,7 @@
 #include "models/detector_trainer.h"
 #include "results/index.h"
 #include "results/shard.h"
+#include "tests/support/builtin_fixtures.h"
 #include "tests/support/process.h"
 
 namespace effrobust {
@@ -82,21 +83,7 @@ class TorchScriptD3Test : public ::testing::Test {
                       DefaultFashionMnistDir(),
                   log) == 0;
     // The built-in detector, small and briefly trained (as integration_d3_test).
-    torch::set_num_threads(2);
-    const ImageSet train = LoadFashionMnist(DefaultFashionMnistDir(), "train");
-    const ImageSet test = LoadFashionMnist(DefaultFashionMnistDir(), "test");
-    TrainOptions o;
-    o.name = "detector";
-    o.epochs = 1;
-    o.batch_size = 64;
-    o.lr = 2e-3;
-    o.seed = 3;
-    DetectorTrainOptions det;
-    det.config.width = 16;
-    det.train_scenes = 640;
-    det.test_scenes = 16;
-    TrainedModel t = TrainDetector(train, test, o, det);
-    SaveModel(*dir_ + "/detector.pt", *t.module, t.meta, true);
+    test::SaveTinyDetector(*dir_ + "/detector.pt");
     const std::string mot = *dir_ + "/MOT17";
     WriteMotSequence(mot, "train", "MOT17-02-TINY", 0);
     WriteMotSequence(mot, "train", "MOT17-04-TINY", 6);
