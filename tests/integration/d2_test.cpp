@@ -23,6 +23,7 @@
 #include "results/index.h"
 #include "results/shard.h"
 #include "tests/support/fixture_translator.h"
+#include "tests/support/builtin_fixtures.h"
 #include "tests/support/process.h"
 #include "tests/support/tiny_model.h"
 
@@ -52,26 +53,8 @@ class D2Test : public ::testing::Test {
     char tmpl[] = "/tmp/effrobust-d2-XXXXXX";
     dir_ = new std::string(mkdtemp(tmpl));
     torch::set_num_threads(2);
-    const ImageSet train = LoadFashionMnist(DefaultFashionMnistDir(), "train");
-    const ImageSet test = LoadFashionMnist(DefaultFashionMnistDir(), "test");
     for (const std::string cell : {"lstm", "gru"}) {
-      TrainOptions o;
-      o.name = "captioner-" + cell;
-      o.epochs = 1;
-      o.batch_size = 32;
-      o.lr = 3e-3;
-      o.seed = 7;
-      CaptionerTrainOptions cap;
-      cap.config.cell = cell;
-      cap.config.channels = 16;
-      cap.config.embed = 16;
-      cap.config.hidden = 32;
-      cap.config.attention = 16;
-      cap.train_scenes = 320;
-      cap.test_scenes = 16;
-      cap.max_len = kMaxLen;
-      TrainedModel t = TrainCaptioner(train, test, o, cap);
-      SaveModel(*dir_ + "/captioner-" + cell + ".pt", *t.module, t.meta, true);
+      test::SaveTinyCaptioner(*dir_ + "/captioner-" + cell + ".pt", kMaxLen, cell);
     }
     {
       // Smaller than the unit tests' fixture translator: the run, not the

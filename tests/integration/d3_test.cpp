@@ -23,6 +23,7 @@
 #include "models/detector_trainer.h"
 #include "results/index.h"
 #include "results/shard.h"
+#include "tests/support/builtin_fixtures.h"
 #include "tests/support/process.h"
 #include "tests/support/tiny_model.h"
 
@@ -43,23 +44,9 @@ class D3Test : public ::testing::Test {
     if (!fs::exists(DefaultFashionMnistDir() + "/train-images-idx3-ubyte.gz")) return;
     char tmpl[] = "/tmp/effrobust-d3-XXXXXX";
     dir_ = new std::string(mkdtemp(tmpl));
-    torch::set_num_threads(2);
-    const ImageSet train = LoadFashionMnist(DefaultFashionMnistDir(), "train");
-    const ImageSet test = LoadFashionMnist(DefaultFashionMnistDir(), "test");
     // Small and briefly trained: the run, not the detector's quality, is
     // under test (d3_attacks_test measures the attacks).
-    TrainOptions o;
-    o.name = "detector";
-    o.epochs = 1;
-    o.batch_size = 64;
-    o.lr = 2e-3;
-    o.seed = 3;
-    DetectorTrainOptions det;
-    det.config.width = 16;
-    det.train_scenes = 640;
-    det.test_scenes = 16;
-    TrainedModel t = TrainDetector(train, test, o, det);
-    SaveModel(*dir_ + "/detector.pt", *t.module, t.meta, true);
+    test::SaveTinyDetector(*dir_ + "/detector.pt");
     WriteTinyModel(*dir_ + "/sdn-tiny.pt");
   }
   static void TearDownTestSuite() {

@@ -20,20 +20,21 @@
 namespace effrobust {
 namespace test {
 
-// Trains the captioner (1 epoch over 320 scenes, decoding limit `max_len`)
-// and saves it with its metadata at `path`.
-inline void SaveTinyCaptioner(const std::string& path, int64_t max_len) {
+// Trains the captioner (`cell` "gru" or "lstm", 1 epoch over 320 scenes,
+// decoding limit `max_len`) and saves it with its metadata at `path`.
+inline void SaveTinyCaptioner(const std::string& path, int64_t max_len,
+                              const std::string& cell = "gru") {
   torch::set_num_threads(2);
   const ImageSet train = LoadFashionMnist(DefaultFashionMnistDir(), "train");
   const ImageSet test = LoadFashionMnist(DefaultFashionMnistDir(), "test");
   TrainOptions o;
-  o.name = "captioner-builtin";
+  o.name = "captioner-" + cell;
   o.epochs = 1;
   o.batch_size = 32;
   o.lr = 3e-3;
   o.seed = 7;
   CaptionerTrainOptions cap;
-  cap.config.cell = "gru";
+  cap.config.cell = cell;
   cap.config.channels = 16;
   cap.config.embed = 16;
   cap.config.hidden = 32;
