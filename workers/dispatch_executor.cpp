@@ -66,11 +66,12 @@ std::unique_ptr<UnitExecutor> MakeWorkerExecutor(const ExecutorPlacement& placem
 
 void CheckModelLoads(const std::string& path, const std::string& dataset) {
   if (IsTorchScriptVictimFile(path)) {
-    if (TorchScriptFamilyOf(path) == kFamilyCaptioning) {
+    const std::string family = TorchScriptFamilyOf(path);  // loads the archive once
+    if (family == kFamilyCaptioning) {
       CheckDecoderModelLoads(path, dataset);  // as the D2 executor loads it
       return;
     }
-    if (TorchScriptFamilyOf(path) == kFamilyDetection) {
+    if (family == kFamilyDetection) {
       CheckDetectorModelLoads(path, dataset);  // as the D3 executor loads it
       return;
     }
