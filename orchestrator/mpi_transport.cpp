@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <list>
 #include <thread>
 
 #include "common/error.h"
@@ -28,19 +29,47 @@ class MpiTransport : public Transport {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
   }
+  // Gives queued sends up to kFlushSeconds to be received (MPI_Finalize
+  // needs them complete); a rank that never receives is left to the caller,
+  // which aborts the job when a worker does not stop.
+  ~MpiTransport() override {
+    const double deadline = MonotonicSeconds() + kFlushSeconds;
+    try {
+      while (!pending_.empty() && MonotonicSeconds() < deadline) {
+        ReapSends();
+        if (!pending_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    } catch (const OrchestratorError& e) {
+      LogWarn(e.what());
+    }
+    if (!pending_.empty()) {
+      LogWarn(std::to_string(pending_.size()) + " message(s) were not received within " +
+              std::to_string(static_cast<int>(kFlushSeconds)) + " s; dropping them");
+      for (auto& p : pending_) MPI_Request_free(&p.request);
+    }
+  }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
 
+  // MPI_Isend, not MPI_Send: Open MPI's blocking send of a message over a
+  // few hundred bytes waits until the receiving rank makes progress, so a
+  // frozen worker (SIGSTOP, a hung driver call) would freeze rank 0 with
+  // it, and its lease could never expire. The payload lives in pending_
+  // until the send completes.
   void Send(int dest, const Message& m) override {
-    Check(MPI_Send(m.payload.data(), static_cast<int>(m.payload.size()), MPI_CHAR, dest, m.tag,
-                   MPI_COMM_WORLD),
-          "MPI_Send");
+    pending_.push_back(PendingSend{MPI_REQUEST_NULL, m.payload});
+    PendingSend& p = pending_.back();
+    Check(MPI_Isend(p.payload.data(), static_cast<int>(p.payload.size()), MPI_CHAR, dest, m.tag,
+                    MPI_COMM_WORLD, &p.request),
+          "MPI_Isend");
+    ReapSends();
   }
 
   bool Receive(double timeout_s, int* source, Message* m) override {
     const double deadline = MonotonicSeconds() + timeout_s;
     int sleep_us = 20;
     while (true) {
+      ReapSends();
       int flag = 0;
       MPI_Status status;
       Check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status), "MPI_Iprobe");
@@ -69,9 +98,26 @@ class MpiTransport : public Transport {
   }
 
  private:
+  static constexpr double kFlushSeconds = 60.0;
+
+  struct PendingSend {
+    MPI_Request request;
+    std::string payload;  // the buffer MPI reads until the send completes
+  };
+
+  // Forgets the sends that have completed (MPI_Test also drives progress).
+  void ReapSends() {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      int done = 0;
+      Check(MPI_Test(&it->request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+      it = done ? pending_.erase(it) : std::next(it);
+    }
+  }
+
   int rank_ = 0;
   int size_ = 1;
   double last_message_ = 0;  // MonotonicSeconds() of the last message received
+  std::list<PendingSend> pending_;  // std::list: payload addresses stay put
 };
 
 }  // namespace

@@ -33,7 +33,10 @@ class Transport {
   virtual int rank() const = 0;
   virtual int size() const = 0;
 
-  // Sends `m` to rank `dest`. Throws OrchestratorError on failure.
+  // Sends `m` to rank `dest` without waiting for `dest` to receive it, so a
+  // rank that has stopped making progress cannot block the sender; messages
+  // to one rank arrive in the order sent. Throws OrchestratorError on
+  // failure.
   virtual void Send(int dest, const Message& m) = 0;
 
   // Waits up to `timeout_s` seconds for a message from any rank. Returns
