@@ -21,6 +21,7 @@
 #include "data/sequences.h"
 #include "models/detect_and_track.h"
 #include "models/torchscript_victim.h"
+#include "tests/support/scripted_models.h"
 #include "tests/support/temp_dir.h"
 
 namespace effrobust {
@@ -29,16 +30,13 @@ namespace {
 class TorchScriptDetectorTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) return;
+    if (!test::HavePythonTorch()) return;
     torch::set_num_threads(1);
     dir_ = new TempDir("torchscript-detector");
     const std::string data = DefaultFashionMnistDir();
     have_data_ = std::filesystem::exists(data + "/t10k-images-idx3-ubyte.gz");
-    const std::string cmd = "/usr/bin/python3 " + std::string(EFFROBUST_SOURCE_ROOT) +
-                            "/tests/support/make_torchscript_detector.py " + dir_->path() + " " +
-                            (have_data_ ? data : std::string()) + " > " + dir_->File("make.log") +
-                            " 2>&1";
-    made_ = std::system(cmd.c_str()) == 0;
+    made_ = test::RunModelScript("make_torchscript_detector.py", dir_->path(), have_data_ ? data : "",
+                                 dir_->File("make.log"));
     if (have_data_) {
       // Frames of fashion-mnist-sequences test sequences (what D3 units read).
       const ImageSet test = LoadFashionMnist(data, "test");

@@ -17,6 +17,7 @@
 #include "data/fashion_mnist.h"
 #include "data/tensor_view.h"
 #include "models/victim_loader.h"
+#include "tests/support/scripted_models.h"
 #include "tests/support/temp_dir.h"
 
 namespace effrobust {
@@ -25,15 +26,12 @@ namespace {
 class TorchScriptVictimTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) return;
+    if (!test::HavePythonTorch()) return;
     dir_ = new TempDir("torchscript");
     const std::string data = DefaultFashionMnistDir();
     have_data_ = std::filesystem::exists(data + "/t10k-images-idx3-ubyte.gz");
-    const std::string cmd = "/usr/bin/python3 " + std::string(EFFROBUST_SOURCE_ROOT) +
-                            "/tests/support/make_torchscript_victims.py " + dir_->path() + " " +
-                            (have_data_ ? data : std::string()) + " > " + dir_->File("make.log") +
-                            " 2>&1";
-    made_ = std::system(cmd.c_str()) == 0;
+    made_ = test::RunModelScript("make_torchscript_victims.py", dir_->path(), have_data_ ? data : "",
+                                 dir_->File("make.log"));
     if (have_data_) {
       test_ = new ImageSet(LoadFashionMnist(data, "test"));
     }

@@ -22,6 +22,7 @@
 #include "results/shard.h"
 #include "tests/support/builtin_fixtures.h"
 #include "tests/support/process.h"
+#include "tests/support/scratch_suite.h"
 #include "tests/support/scripted_captioner.h"
 #include "tests/support/tiny_model.h"
 
@@ -36,44 +37,27 @@ namespace fs = std::filesystem;
 
 constexpr int64_t kMaxLen = 20;  // the built-in captioner's and NICGSlowDown's decoding limit
 
-class AllFamiliesTest : public ::testing::Test {
+class AllFamiliesTest : public test::ScratchSuite<AllFamiliesTest> {
  protected:
   static void SetUpTestSuite() {
     if (!test::HavePythonTorch() ||
         !fs::exists(DefaultFashionMnistDir() + "/train-images-idx3-ubyte.gz")) {
       return;
     }
-    char tmpl[] = "/tmp/effrobust-all-families-XXXXXX";
-    dir_ = new std::string(mkdtemp(tmpl));
+    MakeScratch("all-families");
+    make_logs_ = {"d1/make.log", "cap/make.log", "det/make.log"};
     for (const char* sub : {"d1", "cap", "det"}) fs::create_directories(*dir_ + "/" + sub);
-    const std::string py =
-        "/usr/bin/python3 " + std::string(EFFROBUST_SOURCE_ROOT) + "/tests/support/";
-    made_ = Shell(py + "make_torchscript_victims.py " + *dir_ + "/d1 " + DefaultFashionMnistDir(),
-                  *dir_ + "/d1/make.log") == 0 &&
+    const std::string fmnist = DefaultFashionMnistDir();
+    made_ = test::RunModelScript("make_torchscript_victims.py", *dir_ + "/d1", fmnist,
+                                 *dir_ + "/d1/make.log") &&
             test::MakeScriptedCaptioners(*dir_ + "/cap", 400) &&
-            Shell(py + "make_torchscript_detector.py " + *dir_ + "/det " + DefaultFashionMnistDir(),
-                  *dir_ + "/det/make.log") == 0;
+            test::RunModelScript("make_torchscript_detector.py", *dir_ + "/det", fmnist,
+                                 *dir_ + "/det/make.log");
     WriteTinyModel(*dir_ + "/sdn.pt", 3);
     test::SaveTinyCaptioner(*dir_ + "/captioner.pt", kMaxLen);
     test::SaveTinyDetector(*dir_ + "/detector.pt");
   }
-  static void TearDownTestSuite() {
-    if (dir_ == nullptr) return;
-    fs::remove_all(*dir_);
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    if (dir_ == nullptr) GTEST_SKIP() << "no python3-torch or Fashion-MNIST not installed";
-    ASSERT_TRUE(made_) << Slurp(*dir_ + "/d1/make.log") << Slurp(*dir_ + "/cap/make.log")
-                       << Slurp(*dir_ + "/det/make.log");
-  }
-
-  static std::string* dir_;
-  static bool made_;
 };
-std::string* AllFamiliesTest::dir_ = nullptr;
-bool AllFamiliesTest::made_ = false;
 
 TEST_F(AllFamiliesTest, OneYamlRunsABuiltInAndAScriptedModelOfEveryFamilySideBySide) {
   const std::string& d = *dir_;

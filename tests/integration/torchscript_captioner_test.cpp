@@ -26,6 +26,7 @@
 #include "results/shard.h"
 #include "tests/support/builtin_fixtures.h"
 #include "tests/support/process.h"
+#include "tests/support/scratch_suite.h"
 #include "tests/support/scripted_captioner.h"
 #include "tests/support/tiny_caption_json.h"
 
@@ -43,35 +44,19 @@ std::string Bin() { return EFFROBUST_BINARY; }
 // Decoding limit of the fixture's built-in captioner and of the attacks.
 constexpr int64_t kMaxLen = 20;
 
-class TorchScriptCaptionerRunTest : public ::testing::Test {
+class TorchScriptCaptionerRunTest : public test::ScratchSuite<TorchScriptCaptionerRunTest> {
  protected:
   static void SetUpTestSuite() {
     if (!test::HavePythonTorch() ||
         !fs::exists(DefaultFashionMnistDir() + "/train-images-idx3-ubyte.gz")) {
       return;
     }
-    char tmpl[] = "/tmp/effrobust-ts-captioner-XXXXXX";
-    dir_ = new std::string(mkdtemp(tmpl));
+    MakeScratch("ts-captioner");
     test::SaveTinyCaptioner(*dir_ + "/captioner-builtin.pt", kMaxLen);
     made_ = test::MakeScriptedCaptioners(*dir_, 400);
     made_ = made_ && test::WriteTinyCaptionJson(*dir_ + "/tiny-captions");
   }
-  static void TearDownTestSuite() {
-    if (dir_ == nullptr) return;
-    fs::remove_all(*dir_);
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    if (dir_ == nullptr) GTEST_SKIP() << "no python3-torch or Fashion-MNIST not installed";
-    ASSERT_TRUE(made_) << Slurp(*dir_ + "/make.log");
-  }
-
-  static std::string* dir_;
-  static bool made_;
 };
-std::string* TorchScriptCaptionerRunTest::dir_ = nullptr;
-bool TorchScriptCaptionerRunTest::made_ = false;
 
 TEST_F(TorchScriptCaptionerRunTest, OneYamlRunsTheBuiltInAndScriptedCaptionersSideBySide) {
   const std::string out = *dir_ + "/run";

@@ -30,6 +30,8 @@
 #include "results/shard.h"
 #include "tests/support/builtin_fixtures.h"
 #include "tests/support/process.h"
+#include "tests/support/scratch_suite.h"
+#include "tests/support/scripted_models.h"
 
 namespace effrobust {
 namespace {
@@ -70,18 +72,14 @@ void WriteMotSequence(const std::string& root, const std::string& split, const s
   }
 }
 
-class TorchScriptD3Test : public ::testing::Test {
+class TorchScriptD3Test : public test::ScratchSuite<TorchScriptD3Test> {
  protected:
   static void SetUpTestSuite() {
-    if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) return;
+    if (!test::HavePythonTorch()) return;
     if (!fs::exists(DefaultFashionMnistDir() + "/train-images-idx3-ubyte.gz")) return;
-    char tmpl[] = "/tmp/effrobust-torchscript-d3-XXXXXX";
-    dir_ = new std::string(mkdtemp(tmpl));
-    const std::string log = *dir_ + "/make.log";
-    made_ = Shell("/usr/bin/python3 " + std::string(EFFROBUST_SOURCE_ROOT) +
-                      "/tests/support/make_torchscript_detector.py " + *dir_ + "/ts " +
-                      DefaultFashionMnistDir(),
-                  log) == 0;
+    MakeScratch("torchscript-d3");
+    made_ = test::RunModelScript("make_torchscript_detector.py", *dir_ + "/ts",
+                                 DefaultFashionMnistDir(), *dir_ + "/make.log");
     // The built-in detector, small and briefly trained (as integration_d3_test).
     test::SaveTinyDetector(*dir_ + "/detector.pt");
     const std::string mot = *dir_ + "/MOT17";
@@ -89,22 +87,7 @@ class TorchScriptD3Test : public ::testing::Test {
     WriteMotSequence(mot, "train", "MOT17-04-TINY", 6);
     WriteMotSequence(mot, "test", "MOT17-01-TINY", 3);
   }
-  static void TearDownTestSuite() {
-    if (dir_ == nullptr) return;
-    fs::remove_all(*dir_);
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    if (dir_ == nullptr) GTEST_SKIP() << "no python3-torch or Fashion-MNIST";
-    ASSERT_TRUE(made_) << Slurp(*dir_ + "/make.log");
-  }
-
-  static std::string* dir_;
-  static bool made_;
 };
-std::string* TorchScriptD3Test::dir_ = nullptr;
-bool TorchScriptD3Test::made_ = false;
 
 double Sum(const std::vector<int64_t>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
 

@@ -20,6 +20,8 @@
 #include "results/index.h"
 #include "results/shard.h"
 #include "tests/support/process.h"
+#include "tests/support/scratch_suite.h"
+#include "tests/support/scripted_models.h"
 #include "tests/support/tiny_model.h"
 
 namespace effrobust {
@@ -33,35 +35,17 @@ namespace fs = std::filesystem;
 
 std::string Bin() { return EFFROBUST_BINARY; }
 
-class TorchScriptRunTest : public ::testing::Test {
+class TorchScriptRunTest : public test::ScratchSuite<TorchScriptRunTest> {
  protected:
   static void SetUpTestSuite() {
-    if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) return;
-    char tmpl[] = "/tmp/effrobust-torchscript-XXXXXX";
-    dir_ = new std::string(mkdtemp(tmpl));
+    skip_reason_ = "/usr/bin/python3 has no torch (python3-torch)";
+    if (!test::HavePythonTorch()) return;
+    MakeScratch("torchscript");
     WriteTinyModel(*dir_ + "/tiny.pt", 3);
-    const std::string log = *dir_ + "/make.log";
-    made_ = Shell("/usr/bin/python3 " + std::string(EFFROBUST_SOURCE_ROOT) +
-                      "/tests/support/make_torchscript_victims.py " + *dir_ +
-                      " /usr/share/datasets/fashion-mnist",
-                  log) == 0;
+    made_ = test::RunModelScript("make_torchscript_victims.py", *dir_,
+                                 "/usr/share/datasets/fashion-mnist", *dir_ + "/make.log");
   }
-  static void TearDownTestSuite() {
-    if (dir_ == nullptr) return;
-    fs::remove_all(*dir_);
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    if (dir_ == nullptr) GTEST_SKIP() << "/usr/bin/python3 has no torch (python3-torch)";
-    ASSERT_TRUE(made_) << Slurp(*dir_ + "/make.log");
-  }
-
-  static std::string* dir_;
-  static bool made_;
 };
-std::string* TorchScriptRunTest::dir_ = nullptr;
-bool TorchScriptRunTest::made_ = false;
 
 TEST_F(TorchScriptRunTest, OneYamlRunsABuiltInModelBesideAScriptedVictimOfEachFamily) {
   const std::string out = *dir_ + "/run";

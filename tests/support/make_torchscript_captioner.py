@@ -18,7 +18,6 @@ and broken variants for the contract checks:
     cap_no_max_len.pt    without the max_len attribute
 """
 import os
-import sys
 import time
 from typing import List, Tuple
 
@@ -26,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from script_common import out_and_data_dir, save  # beside this script
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -175,15 +176,10 @@ def greedy_lengths(model: AttentionCaptioner, images: torch.Tensor) -> List[int]
         return steps
 
 
-def save(model: nn.Module, path: str) -> None:
-    torch.jit.save(torch.jit.script(model.eval()), path)
-
-
 def main() -> None:
-    out = sys.argv[1]
-    os.makedirs(out, exist_ok=True)
-    if len(sys.argv) > 2 and sys.argv[2]:
-        images, texts = read_data(sys.argv[2])
+    out, data_dir = out_and_data_dir()
+    if data_dir:
+        images, texts = read_data(data_dir)
         epochs = 12
     else:
         images, texts = random_data()

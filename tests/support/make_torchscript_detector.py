@@ -22,14 +22,14 @@ and broken variants for the contract checks:
     det_two_outputs.pt   forward_candidates returns 2 tensors
     det_wrong_family.pt  declares effrobust_family "early_exit"
 """
-import gzip
 import os
-import sys
 from typing import Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from script_common import out_and_data_dir, read_train, save  # beside this script
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -87,20 +87,11 @@ class GridDetector(nn.Module):
 
 
 # ------------------------------------------------------------------ data
-def read_idx(path: str) -> torch.Tensor:
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return torch.frombuffer(bytearray(data[4 + 4 * dims:]), dtype=torch.uint8).reshape(shape)
-
-
 def fashion_items(data_dir: str, n: int):
     """n items [n, 20, 20] in [0, 1] (resized as the scenes' items) and labels."""
-    images = os.path.join(data_dir, "train-images-idx3-ubyte.gz") if data_dir else ""
-    if images and os.path.exists(images):
-        x = read_idx(images)[:n].float().div(255.0).unsqueeze(1)
-        y = read_idx(os.path.join(data_dir, "train-labels-idx1-ubyte.gz"))[:n].long()
+    train = read_train(data_dir, n)
+    if train is not None:
+        x, y = train
     else:
         g = torch.Generator().manual_seed(1)
         y = torch.randint(0, 10, (n,), generator=g)
@@ -248,15 +239,8 @@ class TwoOutputs(GridDetector):
         return torch.sigmoid(h[:, :, 0]), torch.softmax(h[:, :, 5:], 2)
 
 
-def save(net: nn.Module, path: str):
-    net.eval()
-    torch.jit.save(torch.jit.script(net), path)
-
-
 def main():
-    out = sys.argv[1]
-    data_dir = sys.argv[2] if len(sys.argv) > 2 else ""
-    os.makedirs(out, exist_ok=True)
+    out, data_dir = out_and_data_dir()
     g = torch.Generator().manual_seed(2)
 
     items, labels = fashion_items(data_dir, 3000)

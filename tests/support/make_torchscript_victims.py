@@ -16,14 +16,14 @@ contract checks:
     sg_no_flops.pt       skip_gate without block_flops
     at_bad_active.pt     adaptive_token whose `active` is [B] instead of [B, L]
 """
-import gzip
 import os
-import sys
 from typing import Dict, List, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from script_common import out_and_data_dir, read_train, save  # beside this script
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -336,20 +336,10 @@ class BadActive(nn.Module):
 
 
 # ------------------------------------------------------------------ data
-def read_idx(path: str) -> torch.Tensor:
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return torch.frombuffer(bytearray(data[4 + 4 * dims:]), dtype=torch.uint8).reshape(shape)
-
-
 def load_data(data_dir: str, n: int):
-    images = os.path.join(data_dir, "train-images-idx3-ubyte.gz")
-    if data_dir and os.path.exists(images):
-        x = read_idx(images)[:n].float().div(255.0).unsqueeze(1)
-        y = read_idx(os.path.join(data_dir, "train-labels-idx1-ubyte.gz"))[:n].long()
-        return x, y
+    train = read_train(data_dir, n)
+    if train is not None:
+        return train
     g = torch.Generator().manual_seed(1)
     return torch.rand(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
 
@@ -383,15 +373,8 @@ def at_loss(net, x, y):
     return F.cross_entropy(logits, y) + 0.1 * rho.mean()
 
 
-def save(net: nn.Module, path: str):
-    net.eval()
-    torch.jit.save(torch.jit.script(net), path)
-
-
 def main():
-    out = sys.argv[1]
-    data_dir = sys.argv[2] if len(sys.argv) > 2 else ""
-    os.makedirs(out, exist_ok=True)
+    out, data_dir = out_and_data_dir()
     x, y = load_data(data_dir, 3500)
     xt, yt, xv, yv = x[:3000], y[:3000], x[3000:], y[3000:]
 

@@ -15,14 +15,10 @@
 
 #include "data/fashion_mnist.h"
 #include "data/scenes.h"
+#include "tests/support/scripted_models.h"
 
 namespace effrobust {
 namespace test {
-
-// True if /usr/bin/python3 can import torch.
-inline bool HavePythonTorch() {
-  return std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
-}
 
 // Writes `dir`/scenes.u8 (scenes x 64 x 64 bytes) and `dir`/captions.txt
 // (one caption a line). Returns false if Fashion-MNIST is not installed.
@@ -48,10 +44,8 @@ inline bool WriteSceneCaptions(const std::string& dir, int64_t scenes) {
 // succeeded.
 inline bool MakeScriptedCaptioners(const std::string& dir, int64_t scenes) {
   const bool data = scenes > 0 && WriteSceneCaptions(dir, scenes);
-  const std::string cmd = "/usr/bin/python3 " + std::string(EFFROBUST_SOURCE_ROOT) +
-                          "/tests/support/make_torchscript_captioner.py " + dir + " " +
-                          (data ? dir : std::string()) + " > " + dir + "/make.log 2>&1";
-  return std::system(cmd.c_str()) == 0;
+  return RunModelScript("make_torchscript_captioner.py", dir, data ? dir : std::string(),
+                        dir + "/make.log");
 }
 
 }  // namespace test
