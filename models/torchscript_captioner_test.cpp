@@ -95,6 +95,7 @@ TEST_F(TorchScriptCaptionerTest, ContractErrorsNameTheFileTheFamilyAndWhatIsWron
        "-> Tuple[Tensor, List[Tensor]]'"},
       {"cap_bad_logits.pt", "", "decode_step's logits has shape [2, "},
       {"cap_no_max_len.pt", "", "missing attribute 'max_len: int'"},
+      {"cap_wrong_family.pt", "", "declares effrobust_family 'detection', not 'captioning'"},
       {"cap_bad_vocab.pt", "",
        "attribute 'vocabulary' must be <pad>, <start>, <end>, <unk> (ids 0..3) then the word "
        "tokens, each once: vocabulary token 0 must be '<pad>'"},

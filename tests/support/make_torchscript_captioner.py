@@ -6,7 +6,7 @@ Run at test time with Debian's python3-torch:
     /usr/bin/python3 make_torchscript_captioner.py OUT_DIR [DATA_DIR]
 
 DATA_DIR holds training scenes written by the C++ test
-(tests/support/scene_captions.h): scenes.u8 (N x 64 x 64 grey bytes, row-major)
+(tests/support/scripted_captioner.h): scenes.u8 (N x 64 x 64 grey bytes, row-major)
 and captions.txt (N lines, one caption per scene). With it, OUT_DIR/captioner.pt
 is trained on them for a few seconds (teacher forcing, fixed seed); without it,
 on random images with random short captions. Also written, untrained:
@@ -16,6 +16,7 @@ and broken variants for the contract checks:
     cap_bad_logits.pt    decode_step logits [B, vocab - 1]
     cap_bad_vocab.pt     vocabulary that does not start with the specials
     cap_no_max_len.pt    without the max_len attribute
+    cap_wrong_family.pt  declares effrobust_family "detection"
 """
 import os
 import time
@@ -200,6 +201,9 @@ def main() -> None:
     save(AttentionCaptioner(["<start>", "<pad>", "<end>", "<unk>", "shirt"]),
          os.path.join(out, "cap_bad_vocab.pt"))
     save(NoMaxLen(vocabulary), os.path.join(out, "cap_no_max_len.pt"))
+    wrong_family = AttentionCaptioner(vocabulary)
+    wrong_family.effrobust_family = "detection"
+    save(wrong_family, os.path.join(out, "cap_wrong_family.pt"))
 
 
 if __name__ == "__main__":
